@@ -1,0 +1,3 @@
+"""SQLAlchemy Core persistence for SQLite and PostgreSQL."""
+
+__all__: list[str] = []

@@ -1,0 +1,284 @@
+"""The SQL unit of work: orders, audit chain, outbox, idempotency and quarantine in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from orderloom.adapters.persistence.tables import (
+    audit_log,
+    chain_heads,
+    idempotency_keys,
+    orders,
+    outbox,
+    quarantine,
+)
+from orderloom.application.ports import StoredResponse
+from orderloom.domain.audit import GENESIS, AuditEntry, canonical_json, chain_hash
+from orderloom.domain.canonical import order_from_document, order_to_document
+from orderloom.domain.errors import ConcurrencyConflict, DuplicateOrder, OrderNotFound
+from orderloom.domain.events import Event, to_cloudevent
+from orderloom.domain.ids import new_id
+from orderloom.domain.orders import Order
+
+__all__ = ["SqlUnitOfWork"]
+
+_encode = msgspec.json.encode
+_decode = msgspec.json.decode
+
+
+def _order_row(order: Order, doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "tenant_id": order.tenant_id,
+        "channel": order.channel,
+        "channel_order_id": order.channel_order_id,
+        "status_main": order.status.main,
+        "status_sub": order.status.sub,
+        "currency": order.currency,
+        "grand_total": doc["totals"]["grand_total"],
+        "customer_email": order.customer.email,
+        "tags": " ".join(order.tags),
+        "placed_at": order.placed_at,
+        "created_at": order.created_at,
+        "updated_at": order.updated_at,
+        "version": order.version,
+        "doc": _encode(doc).decode(),
+    }
+
+
+class SqlOrderRepository:
+    """Orders on one connection."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def add(self, order: Order) -> None:
+        """Insert; a taken channel reference raises DuplicateOrder (the caller's savepoint undoes the attempt)."""
+        try:
+            self._conn.execute(orders.insert(), _order_row(order, order_to_document(order)))
+        except IntegrityError as exc:
+            text = str(exc.orig)
+            if "channel_order_id" not in text and "uq_orders_channel_ref" not in text:
+                raise
+            raise DuplicateOrder(
+                channel=order.channel, channel_order_id=order.channel_order_id, existing_id=None
+            ) from None
+
+    def add_many(self, many: Sequence[Order]) -> None:
+        """Insert many orders with one executemany."""
+        if not many:
+            return
+        try:
+            self._conn.execute(orders.insert(), [_order_row(o, order_to_document(o)) for o in many])
+        except IntegrityError as exc:
+            text = str(exc.orig)
+            if "channel_order_id" not in text and "uq_orders_channel_ref" not in text:
+                raise
+            raise DuplicateOrder(channel=many[0].channel, channel_order_id="(one of a batch)", existing_id=None) from None
+
+    def get(self, tenant_id: str, order_id: str) -> Order:
+        q = sa.select(orders.c.doc).where(orders.c.tenant_id == tenant_id, orders.c.id == order_id)
+        if self._conn.dialect.name == "postgresql":
+            q = q.with_for_update()
+        doc = self._conn.execute(q).scalar_one_or_none()
+        if doc is None:
+            raise OrderNotFound(order_id)
+        return order_from_document(tenant_id, _decode(doc))
+
+    def save(self, order: Order) -> None:
+        row = _order_row(order, order_to_document(order))
+        result = self._conn.execute(
+            orders.update()
+            .where(
+                orders.c.tenant_id == order.tenant_id,
+                orders.c.id == order.id,
+                orders.c.version == order.version - 1,
+            )
+            .values({k: v for k, v in row.items() if k not in ("id", "tenant_id", "created_at")})
+        )
+        if result.rowcount != 1:
+            raise ConcurrencyConflict(order.id)
+
+    def find_id_by_channel_ref(self, tenant_id: str, channel: str, channel_order_id: str) -> str | None:
+        return self._conn.execute(
+            sa.select(orders.c.id).where(
+                orders.c.tenant_id == tenant_id,
+                orders.c.channel == channel,
+                orders.c.channel_order_id == channel_order_id,
+            )
+        ).scalar_one_or_none()
+
+
+class SqlAuditLog:
+    """Appends to each tenant's hash chain; the chain head is locked for the transaction."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+        self.heads: dict[str, tuple[int, str]] = {}
+        self.dirty: set[str] = set()
+
+    def _head(self, tenant_id: str) -> tuple[int, str]:
+        head = self.heads.get(tenant_id)
+        if head is not None:
+            return head
+        q = sa.select(chain_heads.c.seq, chain_heads.c.hash).where(chain_heads.c.tenant_id == tenant_id)
+        if self._conn.dialect.name == "postgresql":
+            q = q.with_for_update()
+        row = self._conn.execute(q).first()
+        if row is None:
+            self._conn.execute(chain_heads.insert().values(tenant_id=tenant_id, seq=0, hash=GENESIS, first_seq=1))
+            return (0, GENESIS)
+        return (int(row.seq), str(row.hash))
+
+    def _chain(self, entry: AuditEntry) -> dict[str, Any]:
+        seq, prev = self._head(entry.tenant_id)
+        seq += 1
+        before_json = canonical_json(entry.before)
+        after_json = canonical_json(entry.after)
+        digest = chain_hash(entry, seq=seq, prev_hash=prev, before_json=before_json, after_json=after_json)
+        self.heads[entry.tenant_id] = (seq, digest)
+        self.dirty.add(entry.tenant_id)
+        return {
+            "tenant_id": entry.tenant_id,
+            "seq": seq,
+            "at": entry.at.isoformat(),
+            "actor": entry.actor,
+            "action": entry.action,
+            "entity_type": entry.entity_type,
+            "entity_id": entry.entity_id,
+            "before": before_json,
+            "after": after_json,
+            "prev_hash": prev,
+            "hash": digest,
+        }
+
+    def append_many(self, entries: Sequence[AuditEntry]) -> None:
+        """Chain and insert entries with one executemany."""
+        if entries:
+            self._conn.execute(audit_log.insert(), [self._chain(e) for e in entries])
+
+    def append(self, entry: AuditEntry) -> AuditEntry:
+        row = self._chain(entry)
+        self._conn.execute(audit_log.insert(), row)
+        seq, prev, digest = row["seq"], row["prev_hash"], row["hash"]
+        return replace(entry, seq=seq, prev_hash=prev, hash=digest)
+
+    def flush(self) -> None:
+        """Write the moved chain heads."""
+        for tenant_id in sorted(self.dirty):
+            seq, digest = self.heads[tenant_id]
+            self._conn.execute(
+                chain_heads.update().where(chain_heads.c.tenant_id == tenant_id).values(seq=seq, hash=digest)
+            )
+        self.dirty.clear()
+
+
+class SqlOutbox:
+    """Outbox rows as CloudEvents JSON."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def add(self, events: Sequence[Event]) -> None:
+        if not events:
+            return
+        self._conn.execute(
+            outbox.insert(),
+            [
+                {
+                    "event_id": e.id,
+                    "tenant_id": e.tenant_id,
+                    "aggregate_type": e.AGGREGATE,
+                    "aggregate_id": e.aggregate_id,
+                    "type": e.type,
+                    "occurred_at": e.occurred_at,
+                    "payload": _encode(to_cloudevent(e)).decode(),
+                }
+                for e in events
+            ],
+        )
+
+
+class SqlIdempotency:
+    """Idempotency keys with the first response."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def get(self, tenant_id: str, key: str) -> StoredResponse | None:
+        row = self._conn.execute(
+            sa.select(idempotency_keys).where(
+                idempotency_keys.c.tenant_id == tenant_id, idempotency_keys.c.key == key
+            )
+        ).first()
+        if row is None:
+            return None
+        return StoredResponse(row.request_hash, row.status_code, bytes(row.response), row.resource_id)
+
+    def put(self, tenant_id: str, key: str, response: StoredResponse) -> None:
+        self._conn.execute(
+            idempotency_keys.insert().values(
+                tenant_id=tenant_id,
+                key=key,
+                request_hash=response.request_hash,
+                status_code=response.status_code,
+                resource_id=response.resource_id,
+                response=response.body,
+                created_at=datetime.now(UTC),
+            )
+        )
+
+
+class SqlQuarantine:
+    """Rejected payloads with their reason."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def put(self, *, tenant_id: str | None, source: str, reason: str, payload: bytes) -> str:
+        qid = new_id("qtn")
+        self._conn.execute(
+            quarantine.insert().values(
+                id=qid,
+                tenant_id=tenant_id,
+                source=source,
+                reason=reason[:4000],
+                payload=payload,
+                received_at=datetime.now(UTC),
+            )
+        )
+        return qid
+
+
+class SqlUnitOfWork:
+    """The stores bound to one open transaction."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+        self.orders = SqlOrderRepository(conn)
+        self.audit = SqlAuditLog(conn)
+        self.outbox = SqlOutbox(conn)
+        self.idempotency = SqlIdempotency(conn)
+        self.quarantine = SqlQuarantine(conn)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        heads, dirty = dict(self.audit.heads), set(self.audit.dirty)
+        try:
+            with self.conn.begin_nested():
+                yield
+        except BaseException:
+            self.audit.heads, self.audit.dirty = heads, dirty
+            raise
+
+    def flush(self) -> None:
+        """Write what is buffered (the chain heads) before commit."""
+        self.audit.flush()

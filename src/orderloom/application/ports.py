@@ -1,0 +1,238 @@
+"""Ports: what the application needs from the outside world, as typing.Protocols.
+
+Each port has an in-memory twin (``orderloom.adapters.memory``) and a real adapter; both pass the same
+contract tests in ``tests/contract``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from orderloom.domain.audit import AuditEntry
+from orderloom.domain.events import Event
+from orderloom.domain.orders import Order
+
+__all__ = [
+    "AuditLog",
+    "AuditReader",
+    "Clock",
+    "HandlerLedger",
+    "IdempotencyStore",
+    "OrderFilter",
+    "OrderPage",
+    "OrderQueries",
+    "OrderRepository",
+    "Outbox",
+    "OutboxMessage",
+    "OutboxReader",
+    "Publisher",
+    "Quarantine",
+    "StoredResponse",
+    "TenantDirectory",
+    "TransactionRunner",
+    "UnitOfWork",
+]
+
+T = TypeVar("T")
+
+
+class Clock(Protocol):
+    """Now, as an aware UTC datetime."""
+
+    def __call__(self) -> datetime: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """A response kept under an idempotency key, replayed for the same request."""
+
+    request_hash: str
+    status_code: int
+    body: bytes
+    resource_id: str | None
+
+
+class OrderRepository(Protocol):
+    """Orders of the write side; every call is scoped by tenant."""
+
+    def add(self, order: Order) -> None:
+        """Insert a new order; DuplicateOrder if the channel order id is taken."""
+
+    def add_many(self, orders: Sequence[Order]) -> None:
+        """Insert many new orders at once; DuplicateOrder (without saying which) if any reference is taken."""
+
+    def get(self, tenant_id: str, order_id: str) -> Order:
+        """The order, or OrderNotFound (also for another tenant's order)."""
+
+    def save(self, order: Order) -> None:
+        """Write a changed order; ConcurrencyConflict if it changed since it was read."""
+
+    def find_id_by_channel_ref(self, tenant_id: str, channel: str, channel_order_id: str) -> str | None:
+        """The id of the order with this channel reference, if any."""
+
+
+class AuditLog(Protocol):
+    """The append-only, hash-chained audit trail."""
+
+    def append(self, entry: AuditEntry) -> AuditEntry:
+        """Chain and store an entry; returns it with seq and hashes filled in."""
+
+    def append_many(self, entries: Sequence[AuditEntry]) -> None:
+        """Chain and store entries in order."""
+
+
+class Outbox(Protocol):
+    """Events waiting to be published, written in the same transaction as the state."""
+
+    def add(self, events: Sequence[Event]) -> None:
+        """Store events for the relay."""
+
+
+class IdempotencyStore(Protocol):
+    """Responses kept per tenant and Idempotency-Key."""
+
+    def get(self, tenant_id: str, key: str) -> StoredResponse | None:
+        """The stored response for the key, if any."""
+
+    def put(self, tenant_id: str, key: str, response: StoredResponse) -> None:
+        """Keep a response under the key."""
+
+
+class Quarantine(Protocol):
+    """Payloads we could not accept, kept with the reason so that nothing is lost."""
+
+    def put(self, *, tenant_id: str | None, source: str, reason: str, payload: bytes) -> str:
+        """Store a payload; returns its quarantine id."""
+
+
+class UnitOfWork(Protocol):
+    """One transaction's view of the stores: state, audit, outbox and idempotency commit together."""
+
+    orders: OrderRepository
+    audit: AuditLog
+    outbox: Outbox
+    idempotency: IdempotencyStore
+    quarantine: Quarantine
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A nested scope whose writes are undone if it raises."""
+
+
+class TransactionRunner(Protocol):
+    """Runs work in a unit of work and commits it (possibly together with other callers' work)."""
+
+    def run(self, fn: Callable[[UnitOfWork], T]) -> T:
+        """Run ``fn`` in a transaction and return its result once committed."""
+
+    def submit(self, fn: Callable[[UnitOfWork], T]) -> Awaitable[T]:
+        """Like ``run``, awaitable from an event loop."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilter:
+    """Filters of ``GET /v1/orders``."""
+
+    status: str | None = None
+    sub_status: str | None = None
+    channel: str | None = None
+    placed_from: datetime | None = None
+    placed_to: datetime | None = None
+    tag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPage:
+    """One page of orders (canonical documents) and the cursor of the next, if any."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class OrderQueries(Protocol):
+    """The read side."""
+
+    def get_document(self, tenant_id: str, order_id: str) -> dict[str, Any]:
+        """The canonical document of an order, or OrderNotFound."""
+
+    def list(self, tenant_id: str, flt: OrderFilter, *, limit: int, cursor: str | None) -> OrderPage:
+        """Orders newest first, ``limit`` at a time."""
+
+    def timeline(self, tenant_id: str, order_id: str) -> list[dict[str, Any]]:
+        """Audit entries and events of an order, oldest first."""
+
+
+class TenantDirectory(Protocol):
+    """Tenants and their API keys (hashed at rest)."""
+
+    def create(self, name: str) -> tuple[str, str]:
+        """Create a tenant; returns (tenant id, a new plaintext API key shown once)."""
+
+    def issue_key(self, tenant_id: str) -> str:
+        """A new API key for an existing tenant."""
+
+    def tenant_for_key(self, api_key: str) -> str | None:
+        """The tenant that owns the key, or None."""
+
+    def find(self, name: str) -> str | None:
+        """The id of the tenant with that name."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """An outbox row: its order and the CloudEvent to publish."""
+
+    seq: int
+    event_id: str
+    tenant_id: str
+    type: str
+    cloudevent: dict[str, Any]
+
+
+class OutboxReader(Protocol):
+    """The relay's view of the outbox."""
+
+    def unpublished(self, limit: int) -> list[OutboxMessage]:
+        """The oldest rows not yet published."""
+
+    def mark_published(self, event_ids: Sequence[str]) -> None:
+        """Record that these rows were published."""
+
+    def get(self, event_id: str) -> OutboxMessage | None:
+        """One row by event id."""
+
+
+class Publisher(Protocol):
+    """Where the relay publishes (the in-process bus, or NATS JetStream)."""
+
+    def publish(self, message: OutboxMessage) -> None:
+        """Publish one event; returns once the bus has accepted it."""
+
+
+class HandlerLedger(Protocol):
+    """Which handler has processed which event: makes handlers idempotent and failures visible."""
+
+    def is_done(self, event_id: str, handler: str) -> bool:
+        """True once the handler has succeeded for the event."""
+
+    def mark_done(self, event_id: str, handler: str) -> None:
+        """Record a success."""
+
+    def mark_failed(self, event_id: str, handler: str, *, error: str, retry_at: datetime | None) -> int:
+        """Record a failure; returns the attempt count so far. ``retry_at`` None means give up (dead)."""
+
+    def due(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+        """(event id, handler) pairs whose retry time has come."""
+
+    def attempts(self, event_id: str, handler: str) -> int:
+        """Failures recorded so far."""
+
+
+class AuditReader(Protocol):
+    """Reads the audit chain for verification."""
+
+    def verify(self) -> Iterator[str]:
+        """Yield one line per problem found; nothing when every chain is intact."""

@@ -1,0 +1,3 @@
+"""Entrypoints: the HTTP API, the CLI and background workers."""
+
+__all__: list[str] = []

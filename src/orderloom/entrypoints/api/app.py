@@ -1,0 +1,61 @@
+"""The FastAPI application: routers, problem handlers, middleware, OpenAPI."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+import orderloom
+from orderloom.bootstrap import Container
+from orderloom.entrypoints.api import health, orders, statuses
+from orderloom.entrypoints.api.auth import KeyCache
+from orderloom.entrypoints.api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from orderloom.entrypoints.api.problems import install_problem_handlers
+from orderloom.entrypoints.api.schemas import openapi_components
+
+__all__ = ["create_app"]
+
+DESCRIPTION = """OrderLoom: one hub for every sales channel, warehouse and carrier.
+
+Authenticate with `Authorization: Bearer <API key>` (`orderloom tenants create NAME` prints one).
+Errors are RFC 9457 `application/problem+json` with a stable `type` per kind.
+"""
+
+
+def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAPI:
+    """The ASGI app for a container; starts and stops its background parts with the server."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if manage_lifecycle:
+            container.start()
+        try:
+            yield
+        finally:
+            if manage_lifecycle:
+                container.close()
+
+    app = FastAPI(title="OrderLoom", version=orderloom.__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.container = container
+    app.state.key_cache = KeyCache()
+    for module in (health, statuses, orders):
+        app.include_router(module.router)
+    install_problem_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, limit=container.settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware)
+
+    def custom_openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        spec = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        _, components = openapi_components()
+        spec.setdefault("components", {}).setdefault("schemas", {}).update(components)
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = custom_openapi  # type: ignore[method-assign]
+    return app

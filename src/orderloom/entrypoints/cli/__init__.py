@@ -1,0 +1,3 @@
+"""The ``orderloom`` command line (Typer + rich)."""
+
+__all__: list[str] = []

@@ -1,0 +1,160 @@
+"""``orderloom import --channel canonical FILE.ndjson``: bulk import in batched transactions.
+
+Each line is one canonical order. Lines that fail to parse or validate, or that duplicate an existing order, go
+to a reject file (line number, reason, the raw line) and to quarantine; every other line is committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from orderloom.application.orders import record_placed_orders
+from orderloom.application.ports import UnitOfWork
+from orderloom.bootstrap import Container, bootstrap, utc_now
+from orderloom.config import Settings
+from orderloom.domain.errors import DomainError, DuplicateOrder
+from orderloom.domain.orders import Order
+from orderloom.entrypoints.api.schemas import decode_new_order
+
+__all__ = ["ImportReport", "import_file", "import_orders"]
+
+CHANNELS = ("canonical",)
+
+
+@dataclass
+class ImportReport:
+    """What an import did."""
+
+    committed: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _parse(lineno: int, raw: bytes, tenant_id: str, container: Container) -> Order:
+    try:
+        new = decode_new_order(raw)
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"malformed JSON: {exc}") from None
+    return Order.place(tenant_id=tenant_id, new=new, lifecycle=container.lifecycle, now=utc_now())
+
+
+def _store_batch(uow: UnitOfWork, batch: list[tuple[int, Order]], actor: str) -> list[tuple[int, str]]:
+    try:
+        with uow.savepoint():
+            record_placed_orders(uow=uow, orders=[o for _, o in batch], actor=actor)
+        return []
+    except DuplicateOrder:
+        pass
+    rejected: list[tuple[int, str]] = []
+    for lineno, order in batch:  # one at a time, so only the duplicates are refused
+        try:
+            with uow.savepoint():
+                record_placed_orders(uow=uow, orders=[order], actor=actor)
+        except DuplicateOrder as exc:
+            rejected.append((lineno, str(exc)))
+    return rejected
+
+
+def import_file(
+    container: Container, *, tenant_id: str, path: Path, batch_size: int = 500, progress: Progress | None = None
+) -> ImportReport:
+    """Import an NDJSON file of canonical orders; returns counts and rejected line numbers with reasons."""
+    report = ImportReport()
+    raw_by_line: dict[int, bytes] = {}
+    task = progress.add_task("importing", total=path.stat().st_size) if progress else None
+    batch: list[tuple[int, Order]] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        rejected = container.tx.run(lambda uow: _store_batch(uow, batch, f"import:{path.name}"))
+        report.committed += len(batch) - len(rejected)
+        report.rejected.extend(rejected)
+        batch.clear()
+
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if progress is not None and task is not None:
+                progress.advance(task, len(raw))
+            if not raw.strip():
+                continue
+            try:
+                batch.append((lineno, _parse(lineno, raw, tenant_id, container)))
+            except (ValueError, DomainError) as exc:
+                report.rejected.append((lineno, str(exc)))
+                raw_by_line[lineno] = raw
+            if len(batch) >= batch_size:
+                flush()
+        flush()
+    report.rejected.sort()
+    _quarantine(container, tenant_id, path, report, raw_by_line)
+    return report
+
+
+def _quarantine(
+    container: Container, tenant_id: str, path: Path, report: ImportReport, raw_by_line: dict[int, bytes]
+) -> None:
+    if not report.rejected:
+        return
+    missing = {n for n, _ in report.rejected} - set(raw_by_line)
+    if missing:
+        with path.open("rb") as fh:
+            for lineno, raw in enumerate(fh, start=1):
+                if lineno in missing:
+                    raw_by_line[lineno] = raw
+
+    def put(uow: UnitOfWork) -> None:
+        for lineno, reason in report.rejected:
+            uow.quarantine.put(
+                tenant_id=tenant_id, source=f"import:{path.name}:{lineno}", reason=reason, payload=raw_by_line[lineno]
+            )
+
+    container.tx.run(put)
+
+
+def _resolve_tenant(container: Container, name: str | None) -> str:
+    from orderloom.entrypoints.cli.main import CliError
+
+    if name:
+        tenant_id = container.tenants.find(name)
+        if tenant_id is None:
+            raise CliError(f"no tenant named {name!r} (create it with `orderloom tenants create {name}`)")
+        return tenant_id
+    only = container.tenants.only_tenant()
+    if only is None:
+        raise CliError("say which tenant with --tenant NAME (there is not exactly one tenant)")
+    return only
+
+
+def import_orders(
+    path: Annotated[Path, typer.Argument(help="an NDJSON file, one order per line", exists=True, dir_okay=False)],
+    channel: Annotated[str, typer.Option("--channel", help="the format of the lines: canonical")],
+    tenant: Annotated[str | None, typer.Option(help="tenant name (optional when there is only one)")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="orders per transaction")] = 500,
+    rejects: Annotated[Path | None, typer.Option(help="reject file (default: PATH.rejects.ndjson)")] = None,
+) -> None:
+    """Bulk-import orders; bad lines go to a reject file with line number and reason, the rest is committed."""
+    from orderloom.entrypoints.cli.main import CliError, err, out
+
+    if channel not in CHANNELS:
+        raise CliError(f"unknown channel {channel!r} for import; known: {', '.join(CHANNELS)}")
+    container = bootstrap(Settings(), group_commit=False)
+    try:
+        tenant_id = _resolve_tenant(container, tenant)
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=err, transient=True) as progress:
+            report = import_file(container, tenant_id=tenant_id, path=path, batch_size=batch_size, progress=progress)
+    finally:
+        container.close()
+    if report.rejected:
+        target = rejects or path.with_name(path.name + ".rejects.ndjson")
+        with target.open("wb") as fh:
+            for lineno, reason in report.rejected:
+                fh.write(msgspec.json.encode({"line": lineno, "reason": reason}) + b"\n")
+        err.print(f"{len(report.rejected)} line(s) rejected, see {target}")
+    out.print(f"imported {report.committed} orders, rejected {len(report.rejected)}")

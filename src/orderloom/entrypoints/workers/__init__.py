@@ -1,0 +1,3 @@
+"""Background workers (outbox relay, retries)."""
+
+__all__: list[str] = []
