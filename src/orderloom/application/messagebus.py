@@ -75,7 +75,12 @@ class MessageBus:
                 retry_at = self.clock() + timedelta(seconds=backoff_seconds(attempt, base=self.backoff_base))
             self.ledger.mark_failed(event_id, sub.name, error=f"{type(exc).__name__}: {exc}", retry_at=retry_at)
             log.warning(
-                "handler_failed", handler=sub.name, event_id=event_id, attempt=attempt, dead=retry_at is None, error=str(exc)
+                "handler_failed",
+                handler=sub.name,
+                event_id=event_id,
+                attempt=attempt,
+                dead=retry_at is None,
+                error=str(exc),
             )
             return False
         self.ledger.mark_done(event_id, sub.name)

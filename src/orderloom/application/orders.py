@@ -93,9 +93,7 @@ def place_order_idempotent(
             raise IdempotencyMismatch(key)
         return PlaceResult(order_id=stored.resource_id or "", document=None, replayed=stored)
     document = place_order(uow=uow, tenant_id=tenant_id, new=new, lifecycle=lifecycle, actor=actor, now=now)
-    uow.idempotency.put(
-        tenant_id, key, StoredResponse(request_hash, 201, render(document), resource_id=document["id"])
-    )
+    uow.idempotency.put(tenant_id, key, StoredResponse(request_hash, 201, render(document), resource_id=document["id"]))
     return PlaceResult(order_id=document["id"], document=document)
 
 

@@ -112,11 +112,16 @@ class Quarantine(Protocol):
 class UnitOfWork(Protocol):
     """One transaction's view of the stores: state, audit, outbox and idempotency commit together."""
 
-    orders: OrderRepository
-    audit: AuditLog
-    outbox: Outbox
-    idempotency: IdempotencyStore
-    quarantine: Quarantine
+    @property
+    def orders(self) -> OrderRepository: ...
+    @property
+    def audit(self) -> AuditLog: ...
+    @property
+    def outbox(self) -> Outbox: ...
+    @property
+    def idempotency(self) -> IdempotencyStore: ...
+    @property
+    def quarantine(self) -> Quarantine: ...
 
     def savepoint(self) -> AbstractContextManager[None]:
         """A nested scope whose writes are undone if it raises."""
@@ -158,7 +163,7 @@ class OrderQueries(Protocol):
     def get_document(self, tenant_id: str, order_id: str) -> dict[str, Any]:
         """The canonical document of an order, or OrderNotFound."""
 
-    def list(self, tenant_id: str, flt: OrderFilter, *, limit: int, cursor: str | None) -> OrderPage:
+    def search(self, tenant_id: str, flt: OrderFilter, *, limit: int, cursor: str | None) -> OrderPage:
         """Orders newest first, ``limit`` at a time."""
 
     def timeline(self, tenant_id: str, order_id: str) -> list[dict[str, Any]]:

@@ -88,7 +88,9 @@ def verify_chain(
             breaks.append(ChainBreak(tenant_id, entry.seq, f"expected seq {expected_seq}: rows are missing"))
         if prev is not None and entry.prev_hash != prev:
             breaks.append(ChainBreak(tenant_id, entry.seq, "prev_hash does not match the previous entry"))
-        actual = chain_hash(entry, seq=entry.seq, prev_hash=entry.prev_hash, before_json=before_json, after_json=after_json)
+        actual = chain_hash(
+            entry, seq=entry.seq, prev_hash=entry.prev_hash, before_json=before_json, after_json=after_json
+        )
         if actual != entry.hash:
             breaks.append(ChainBreak(tenant_id, entry.seq, "content does not match its hash: the row was edited"))
         expected_seq = entry.seq + 1

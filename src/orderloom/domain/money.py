@@ -20,8 +20,8 @@ class CurrencyMismatch(ValueError):
 
 def parse_amount(value: object) -> Decimal:
     """Parse a decimal string (or int/Decimal) into a finite Decimal; floats are refused."""
-    if isinstance(value, bool) or isinstance(value, float):
-        raise ValueError("amounts are decimal strings such as \"598.94\", not floats")
+    if isinstance(value, bool | float):
+        raise ValueError('amounts are decimal strings such as "598.94", not floats')
     if isinstance(value, Decimal):
         amount = value
     elif isinstance(value, int | str):

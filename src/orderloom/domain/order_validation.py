@@ -56,9 +56,14 @@ def _header_errors(new: NewOrder) -> list[FieldError]:
         errors.append(FieldError("placed_at", "implausible date"))
     if new.customer.email is not None and not _EMAIL.match(new.customer.email):
         errors.append(FieldError("customer.email", f"not an e-mail address: {new.customer.email!r}"))
-    for name, address in (("shipping_address", new.shipping_address), ("billing_address", new.billing_address)):
+    for name, address in (
+        ("shipping_address", new.shipping_address),
+        ("billing_address", new.billing_address),
+    ):
         errors += _address_errors(name, address)
-    errors += [FieldError(f"tags[{i}]", "tags are 1-64 characters") for i, t in enumerate(new.tags) if not 0 < len(t) <= 64]
+    errors += [
+        FieldError(f"tags[{i}]", "tags are 1-64 characters") for i, t in enumerate(new.tags) if not 0 < len(t) <= 64
+    ]
     return errors
 
 
@@ -125,7 +130,10 @@ def _totals_errors(totals: Totals, lines: list[OrderLine], currency: str, *, tax
         errors.append(FieldError("totals.subtotal", f"is {sub.amount} but the lines add up to {lines_gross.amount}"))
     if disc != lines_discount:
         errors.append(
-            FieldError("totals.discount", f"is {disc.amount} but the line discounts add up to {lines_discount.amount}")
+            FieldError(
+                "totals.discount",
+                f"is {disc.amount} but the line discounts add up to {lines_discount.amount}",
+            )
         )
     if tax < lines_tax:
         errors.append(FieldError("totals.tax", f"is {tax.amount}, less than the line taxes {lines_tax.amount}"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 import sqlalchemy as sa
@@ -66,7 +67,7 @@ class SqlHandlerLedger:
         self._write = write
         self._read = read
 
-    def _row(self, event_id: str, handler: str) -> sa.Row[tuple[str, int]] | None:
+    def _row(self, event_id: str, handler: str) -> sa.Row[Any, Any] | None:
         with self._read.connect() as conn:
             return conn.execute(
                 sa.select(handler_runs.c.status, handler_runs.c.attempts).where(

@@ -58,7 +58,7 @@ class SqlOrderQueries:
                 )
             ).scalar_one_or_none()
 
-    def list(self, tenant_id: str, flt: OrderFilter, *, limit: int, cursor: str | None) -> OrderPage:
+    def search(self, tenant_id: str, flt: OrderFilter, *, limit: int, cursor: str | None) -> OrderPage:
         q = sa.select(orders.c.id, orders.c.doc).where(orders.c.tenant_id == tenant_id)
         if flt.status:
             q = q.where(orders.c.status_main == flt.status)

@@ -82,7 +82,9 @@ class SqlOrderRepository:
             text = str(exc.orig)
             if "channel_order_id" not in text and "uq_orders_channel_ref" not in text:
                 raise
-            raise DuplicateOrder(channel=many[0].channel, channel_order_id="(one of a batch)", existing_id=None) from None
+            raise DuplicateOrder(
+                channel=many[0].channel, channel_order_id="(one of a batch)", existing_id=None
+            ) from None
 
     def get(self, tenant_id: str, order_id: str) -> Order:
         q = sa.select(orders.c.doc).where(orders.c.tenant_id == tenant_id, orders.c.id == order_id)
@@ -215,9 +217,7 @@ class SqlIdempotency:
 
     def get(self, tenant_id: str, key: str) -> StoredResponse | None:
         row = self._conn.execute(
-            sa.select(idempotency_keys).where(
-                idempotency_keys.c.tenant_id == tenant_id, idempotency_keys.c.key == key
-            )
+            sa.select(idempotency_keys).where(idempotency_keys.c.tenant_id == tenant_id, idempotency_keys.c.key == key)
         ).first()
         if row is None:
             return None

@@ -36,12 +36,9 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                if not value.isdigit() or int(value) > self.limit:
-                    await self._refuse(scope, receive, send)
-                    return
-                break
+        if self._declared_too_large(scope):
+            await self._refuse(scope, receive, send)
+            return
         received = 0
         started = False
 
@@ -65,6 +62,12 @@ class BodyLimitMiddleware:
         except _TooLarge:
             if not started:
                 await self._refuse(scope, receive, send)
+
+    def _declared_too_large(self, scope: Scope) -> bool:
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                return not value.isdigit() or int(value) > self.limit
+        return False
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(

@@ -132,7 +132,7 @@ def list_orders(
         if value is not None and value.tzinfo is None:
             raise ValidationFailed([_naive(name)])
     flt = OrderFilter(status, sub_status, channel, placed_from, placed_to, tag)
-    page = container_of(request).queries.list(tenant_id, flt, limit=limit, cursor=cursor)
+    page = container_of(request).queries.search(tenant_id, flt, limit=limit, cursor=cursor)
     return Response(encode({"items": page.items, "next_cursor": page.next_cursor}), media_type=JSON)
 
 
@@ -158,9 +158,7 @@ async def act(request: Request, tenant_id: Tenant, order_id: str, action: str) -
     """
     container = container_of(request)
     if action not in container.lifecycle.actions:
-        raise Problem(
-            404, "unknown-action", f"no action {action!r}", known_actions=sorted(container.lifecycle.actions)
-        )
+        raise Problem(404, "unknown-action", f"no action {action!r}", known_actions=sorted(container.lifecycle.actions))
     body = await request.body()
     params: Any = {}
     if body.strip():
@@ -169,7 +167,7 @@ async def act(request: Request, tenant_id: Tenant, order_id: str, action: str) -
         except msgspec.DecodeError as exc:
             raise Problem(400, "malformed-json", f"the body is not valid JSON: {exc}") from None
         if not isinstance(params, dict):
-            raise Problem(422, "validation-error", "the body must be a JSON object such as {\"reason\": \"…\"}")
+            raise Problem(422, "validation-error", 'the body must be a JSON object such as {"reason": "…"}')
     doc = await container.writer.submit(
         partial(
             _act,

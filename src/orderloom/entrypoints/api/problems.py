@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -49,7 +50,13 @@ class Problem(Exception):
 
 
 def problem_response(
-    status: int, kind: str, detail: str, *, instance: str | None = None, headers: dict[str, str] | None = None, **extra: Any
+    status: int,
+    kind: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
 ) -> Response:
     """A problem+json response."""
     body: dict[str, Any] = {
@@ -61,7 +68,9 @@ def problem_response(
     if instance:
         body["instance"] = instance
     body.update(extra)
-    return Response(msgspec.json.encode(body), status_code=status, media_type="application/problem+json", headers=headers)
+    return Response(
+        msgspec.json.encode(body), status_code=status, media_type="application/problem+json", headers=headers
+    )
 
 
 def _from_exception(request: Request, exc: Exception) -> Response:
@@ -85,7 +94,11 @@ def _from_exception(request: Request, exc: Exception) -> Response:
         return problem_response(404, "not-found", str(exc), instance=path)
     if isinstance(exc, DuplicateOrder):
         return problem_response(
-            409, "duplicate-order", str(exc), instance=path, existing_order_id=exc.existing_id,
+            409,
+            "duplicate-order",
+            str(exc),
+            instance=path,
+            existing_order_id=exc.existing_id,
             errors=[{"field": "channel_order_id", "message": "already used for this channel"}],
         )
     if isinstance(exc, IdempotencyMismatch):
@@ -110,15 +123,24 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def handle_request_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         errors = [
-            {"field": ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path", "header")),
-             "message": str(e.get("msg"))}
+            {
+                "field": ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path", "header")),
+                "message": str(e.get("msg")),
+            }
             for e in exc.errors()
         ]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return problem_response(422, "validation-error", detail, instance=request.url.path, errors=errors)
 
-    for exc_type in (Problem, ValidationFailed, IllegalTransition, OrderNotFound, DuplicateOrder,
-                     IdempotencyMismatch, ConcurrencyConflict):
+    for exc_type in (
+        Problem,
+        ValidationFailed,
+        IllegalTransition,
+        OrderNotFound,
+        DuplicateOrder,
+        IdempotencyMismatch,
+        ConcurrencyConflict,
+    ):
         app.add_exception_handler(exc_type, handle)
     app.add_exception_handler(StarletteHTTPException, handle_http)
     app.add_exception_handler(RequestValidationError, handle_request_validation)

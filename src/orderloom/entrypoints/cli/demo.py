@@ -41,8 +41,24 @@ US_PLACES = [
     ("Chicago", "IL", "60601"),
     ("Miami", "FL", "33101"),
 ]
-CN_PLACES = [("上海市", "上海", "200000"), ("杭州市", "浙江省", "310000"), ("北京市", "北京", "100000"), ("深圳市", "广东省", "518000")]
-NAMES = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Katherine Johnson", "Linus Pauling", "Marie Curie", "张伟", "李娜", "王芳", "刘洋"]
+CN_PLACES = [
+    ("上海市", "上海", "200000"),
+    ("杭州市", "浙江省", "310000"),
+    ("北京市", "北京", "100000"),
+    ("深圳市", "广东省", "518000"),
+]
+NAMES = [
+    "Ada Lovelace",
+    "Grace Hopper",
+    "Alan Turing",
+    "Katherine Johnson",
+    "Linus Pauling",
+    "Marie Curie",
+    "张伟",
+    "李娜",
+    "王芳",
+    "刘洋",
+]
 # channel, currency, tax rate (None = prices include tax), country
 CHANNELS = [
     ("web", "USD", Decimal("0.08"), "US"),
@@ -73,8 +89,14 @@ def build_demo_order(rng: random.Random, n: int, now: datetime) -> NewOrder:
     grand = subtotal - discount + shipping + (tax if tax_rate else 0)
     name = rng.choice(NAMES)
     city, region, postal = rng.choice(US_PLACES if country == "US" else CN_PLACES)
-    address = Address(name=name, line1=f"{rng.randint(1, 999)} Demo Street", city=city, region=region,
-                      postal_code=postal, country=country)
+    address = Address(
+        name=name,
+        line1=f"{rng.randint(1, 999)} Demo Street",
+        city=city,
+        region=region,
+        postal_code=postal,
+        country=country,
+    )
     paid = rng.random() < 0.85
     return NewOrder(
         channel=channel,
@@ -86,7 +108,10 @@ def build_demo_order(rng: random.Random, n: int, now: datetime) -> NewOrder:
         customer=Customer(id=f"cus_{rng.randint(1000, 9999)}", email=f"buyer{n}@example.com", name=name),
         shipping_address=address,
         billing_address=address,
-        payment=Payment(status="paid" if paid else "pending", method=rng.choice(["card", "alipay", "wechat_pay", "paypal"])),
+        payment=Payment(
+            status="paid" if paid else "pending",
+            method=rng.choice(["card", "alipay", "wechat_pay", "paypal"]),
+        ),
         taxes_included=tax_rate is None,
         tags=["demo"] + (["vip"] if rng.random() < 0.1 else []),
     )
@@ -102,15 +127,31 @@ def _walk(uow: UnitOfWork, container: Container, rng: random.Random, tenant_id: 
         action = _prefer_progress(rng, options)
         try:
             doc = apply_action(
-                uow=uow, tenant_id=tenant_id, order_id=doc["id"], action=action, params={"reason": "demo"},
-                lifecycle=container.lifecycle, actor="demo", now=utc_now(),
+                uow=uow,
+                tenant_id=tenant_id,
+                order_id=doc["id"],
+                action=action,
+                params={"reason": "demo"},
+                lifecycle=container.lifecycle,
+                actor="demo",
+                now=utc_now(),
             )
         except IllegalTransition:
             continue
         status = Status(doc["status"]["main"], doc["status"]["sub"])
 
 
-_FORWARD = ("mark_paid", "confirm", "allocate", "start_fulfilment", "pick", "pack", "ship", "deliver", "close")
+_FORWARD = (
+    "mark_paid",
+    "confirm",
+    "allocate",
+    "start_fulfilment",
+    "pick",
+    "pack",
+    "ship",
+    "deliver",
+    "close",
+)
 
 
 def _prefer_progress(rng: random.Random, options: list[str]) -> str:
@@ -118,7 +159,9 @@ def _prefer_progress(rng: random.Random, options: list[str]) -> str:
     return rng.choice(forward) if forward and rng.random() < 0.8 else rng.choice(options)
 
 
-def load_demo(container: Container, *, tenant_id: str, count: int, seed: int = 7, progress: Progress | None = None) -> int:
+def load_demo(
+    container: Container, *, tenant_id: str, count: int, seed: int = 7, progress: Progress | None = None
+) -> int:
     """Place ``count`` demo orders and walk each some way through its lifecycle; returns how many were new."""
     rng = random.Random(seed)
     now = datetime.now(UTC)
@@ -128,8 +171,14 @@ def load_demo(container: Container, *, tenant_id: str, count: int, seed: int = 7
         new = build_demo_order(rng, n, now)
 
         def work(uow: UnitOfWork, new: NewOrder = new) -> None:
-            doc = place_order(uow=uow, tenant_id=tenant_id, new=new, lifecycle=container.lifecycle, actor="demo",
-                              now=utc_now())
+            doc = place_order(
+                uow=uow,
+                tenant_id=tenant_id,
+                new=new,
+                lifecycle=container.lifecycle,
+                actor="demo",
+                now=utc_now(),
+            )
             _walk(uow, container, rng, tenant_id, doc)
 
         try:

@@ -61,7 +61,12 @@ def _store_batch(uow: UnitOfWork, batch: list[tuple[int, Order]], actor: str) ->
 
 
 def import_file(
-    container: Container, *, tenant_id: str, path: Path, batch_size: int = 500, progress: Progress | None = None
+    container: Container,
+    *,
+    tenant_id: str,
+    path: Path,
+    batch_size: int = 500,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Import an NDJSON file of canonical orders; returns counts and rejected line numbers with reasons."""
     report = ImportReport()
@@ -111,7 +116,10 @@ def _quarantine(
     def put(uow: UnitOfWork) -> None:
         for lineno, reason in report.rejected:
             uow.quarantine.put(
-                tenant_id=tenant_id, source=f"import:{path.name}:{lineno}", reason=reason, payload=raw_by_line[lineno]
+                tenant_id=tenant_id,
+                source=f"import:{path.name}:{lineno}",
+                reason=reason,
+                payload=raw_by_line[lineno],
             )
 
     container.tx.run(put)

@@ -178,7 +178,10 @@ def run() -> None:
         err.print(f"error: {exc}", highlight=False)
         sys.exit(1)
     except sa.exc.OperationalError as exc:
-        err.print(f"error: database unavailable or not migrated (run `orderloom db upgrade`): {exc.orig}", highlight=False)
+        err.print(
+            f"error: database unavailable or not migrated (run `orderloom db upgrade`): {exc.orig}",
+            highlight=False,
+        )
         sys.exit(1)
     except (typer.Exit, SystemExit) as exc:
         code = getattr(exc, "exit_code", getattr(exc, "code", 0))
@@ -197,4 +200,3 @@ def run() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     run()
-

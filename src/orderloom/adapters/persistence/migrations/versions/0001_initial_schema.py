@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -21,9 +20,7 @@ def upgrade() -> None:
 
     op.create_table(
         "audit_log",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("at", sa.String(length=40), nullable=False),
@@ -76,9 +73,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "outbox",
-        sa.Column(
-            "seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("event_id", sa.String(length=40), nullable=False),
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
         sa.Column("aggregate_type", sa.String(length=40), nullable=False),
