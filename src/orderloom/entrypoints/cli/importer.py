@@ -21,6 +21,7 @@ from orderloom.config import Settings
 from orderloom.domain.errors import DomainError, DuplicateOrder
 from orderloom.domain.orders import Order
 from orderloom.entrypoints.api.schemas import decode_new_order
+from orderloom.entrypoints.cli.errors import CliError
 
 __all__ = ["ImportReport", "import_file", "import_orders"]
 
@@ -33,6 +34,7 @@ class ImportReport:
 
     committed: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    raw: dict[int, bytes] = field(default_factory=dict)
 
 
 def _parse(lineno: int, raw: bytes, tenant_id: str, container: Container) -> Order:
@@ -70,7 +72,7 @@ def import_file(
 ) -> ImportReport:
     """Import an NDJSON file of canonical orders; returns counts and rejected line numbers with reasons."""
     report = ImportReport()
-    raw_by_line: dict[int, bytes] = {}
+    raw_by_line = report.raw
     task = progress.add_task("importing", total=path.stat().st_size) if progress else None
     batch: list[tuple[int, Order]] = []
 
@@ -126,8 +128,6 @@ def _quarantine(
 
 
 def _resolve_tenant(container: Container, name: str | None) -> str:
-    from orderloom.entrypoints.cli.main import CliError
-
     if name:
         tenant_id = container.tenants.find(name)
         if tenant_id is None:
@@ -147,7 +147,7 @@ def import_orders(
     rejects: Annotated[Path | None, typer.Option(help="reject file (default: PATH.rejects.ndjson)")] = None,
 ) -> None:
     """Bulk-import orders; bad lines go to a reject file with line number and reason, the rest is committed."""
-    from orderloom.entrypoints.cli.main import CliError, err, out
+    from orderloom.entrypoints.cli.main import err, out
 
     if channel not in CHANNELS:
         raise CliError(f"unknown channel {channel!r} for import; known: {', '.join(CHANNELS)}")
@@ -163,6 +163,7 @@ def import_orders(
         target = rejects or path.with_name(path.name + ".rejects.ndjson")
         with target.open("wb") as fh:
             for lineno, reason in report.rejected:
-                fh.write(msgspec.json.encode({"line": lineno, "reason": reason}) + b"\n")
+                raw = report.raw.get(lineno, b"").decode("utf-8", "replace").rstrip("\n")
+                fh.write(msgspec.json.encode({"line": lineno, "reason": reason, "raw": raw}) + b"\n")
         err.print(f"{len(report.rejected)} line(s) rejected, see {target}")
     out.print(f"imported {report.committed} orders, rejected {len(report.rejected)}")

@@ -17,6 +17,7 @@ from orderloom.adapters.persistence.migrate import current_revision, head_revisi
 from orderloom.bootstrap import Container, bootstrap
 from orderloom.config import Settings
 from orderloom.domain.errors import DomainError
+from orderloom.entrypoints.cli.errors import CliError
 from orderloom.entrypoints.cli.log_setup import configure_logging
 
 __all__ = ["app", "run"]
@@ -35,10 +36,6 @@ app.add_typer(worker_app, name="worker")
 
 out = Console()
 err = Console(stderr=True)
-
-
-class CliError(Exception):
-    """A failure to report as one line and a non-zero exit."""
 
 
 @contextmanager
