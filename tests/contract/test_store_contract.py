@@ -103,10 +103,10 @@ class StoreContract:
         doc = _place(runner, tenant)
         for action in ("confirm", "allocate", "cancel"):
             doc = runner.run(
-                lambda uow, a=action: apply_action(
+                lambda uow, a=action, oid=doc["id"]: apply_action(
                     uow=uow,
                     tenant_id=tenant,
-                    order_id=doc["id"],
+                    order_id=oid,
                     action=a,
                     params={},
                     lifecycle=LIFECYCLE,

@@ -29,9 +29,9 @@ def test_domain_imports_only_the_standard_library_and_itself() -> None:
                 names = [node.module]
             for name in names:
                 top = name.split(".")[0]
-                if top == "orderloom" and not name.startswith("orderloom.domain"):
-                    offenders.append((path.name, name))
-                elif top not in ("orderloom", "__future__") and top not in sys.stdlib_module_names:
+                ours = top == "orderloom" and name.startswith("orderloom.domain")
+                stdlib = top == "__future__" or top in sys.stdlib_module_names
+                if not (ours or stdlib):
                     offenders.append((path.name, name))
     assert offenders == []
 
