@@ -156,6 +156,20 @@ def worker_relay() -> None:
         run_relay(c)
 
 
+@app.command("bench")
+def bench(quick: Annotated[bool, typer.Option(help="shorter runs")] = False) -> None:
+    """Run the ingest benchmark (bench/ingest.py in a source checkout); prints a table, writes bench/results/."""
+    import subprocess
+    from pathlib import Path
+
+    script = Path("bench/ingest.py")
+    if not script.exists():
+        raise CliError("bench/ingest.py not found: run from the root of an OrderLoom source checkout")
+    code = subprocess.call([sys.executable, str(script), *(["--quick"] if quick else [])])  # noqa: S603 (our script)
+    if code:
+        raise CliError(f"benchmark failed with exit status {code}")
+
+
 def _register_more() -> None:
     from orderloom.entrypoints.cli import demo, importer
 
