@@ -11,10 +11,11 @@ from orderloom.domain.errors import FieldError, ValidationFailed
 from orderloom.domain.money import Money
 from orderloom.domain.values import Address, NewLine, NewOrder, OrderLine, Sku, Totals
 
-__all__ = ["MAX_LINES", "validate_new_order"]
+__all__ = ["MAX_AMOUNT", "MAX_LINES", "validate_new_order"]
 
 MAX_LINES = 1000
 MAX_QUANTITY = 1_000_000
+MAX_AMOUNT = Decimal("1E+15")  # a quadrillion in major units: beyond any real order, within Decimal's 28 digits
 _CHANNEL = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,39}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -86,6 +87,8 @@ def _amount(path: str, value: Decimal, currency: str, errors: list[FieldError], 
         errors.append(FieldError(path, "must be a finite decimal amount"))
     elif not signed and value < 0:
         errors.append(FieldError(path, f"must not be negative, got {value}"))
+    elif abs(value) >= MAX_AMOUNT:
+        errors.append(FieldError(path, f"must be below {MAX_AMOUNT:,.0f}, got {value}"))
     elif not money.fits_minor_units():
         errors.append(FieldError(path, f"{currency} has {money.exponent} decimal places, got {value}"))
     return money
