@@ -95,8 +95,8 @@ def bootstrap(
     outbox = SqlOutboxReader(engines.write, engines.read)
     ledger = SqlHandlerLedger(engines.write, engines.read)
     subs = [
-        Subscription("log_event", "*", log_event),
-        Subscription("count_event", "*", count_event),
+        Subscription("log_event", "*", log_event, durable=False),
+        Subscription("count_event", "*", count_event, durable=False),
         *subscriptions,
     ]
     bus = MessageBus(ledger=ledger, clock=utc_now, subscriptions=subs, max_attempts=settings.handler_max_attempts)

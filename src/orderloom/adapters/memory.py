@@ -39,7 +39,7 @@ class _Orders:
     def __init__(self, state: MemoryStore) -> None:
         self.s = state
 
-    def add(self, order: Order) -> None:
+    def add(self, order: Order, document: dict[str, Any] | None = None) -> None:
         ref = (order.tenant_id, order.channel, order.channel_order_id)
         if ref in self.s.channel_refs:
             raise DuplicateOrder(channel=order.channel, channel_order_id=order.channel_order_id, existing_id=None)
@@ -56,7 +56,7 @@ class _Orders:
             raise OrderNotFound(order_id)
         return order_from_document(tenant_id, copy.deepcopy(doc))
 
-    def save(self, order: Order) -> None:
+    def save(self, order: Order, document: dict[str, Any] | None = None) -> None:
         doc = self.s.orders.get((order.tenant_id, order.id))
         if doc is None or doc["version"] != order.version - 1:
             raise ConcurrencyConflict(order.id)

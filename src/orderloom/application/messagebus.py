@@ -25,11 +25,17 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Subscription:
-    """A named handler for one event type (``*`` for every type)."""
+    """A named handler for one event type (``*`` for every type).
+
+    ``durable`` handlers run at most once successfully per event (the ledger remembers each success). Non-durable ones
+    (metrics, logs) may run again on redelivery and cost no ledger write on success; their failures are still
+    recorded and retried.
+    """
 
     name: str
     event_type: str
     handler: EventHandler
+    durable: bool = True
 
 
 def backoff_seconds(attempt: int, *, base: float = 1.0, cap: float = 600.0, rng: random.Random | None = None) -> float:
@@ -64,7 +70,7 @@ class MessageBus:
 
     def _deliver(self, sub: Subscription, event: Mapping[str, Any]) -> bool:
         event_id = str(event["id"])
-        if self.ledger.is_done(event_id, sub.name):
+        if sub.durable and self.ledger.is_done(event_id, sub.name):
             return True
         try:
             sub.handler(dict(event))
@@ -83,7 +89,8 @@ class MessageBus:
                 error=str(exc),
             )
             return False
-        self.ledger.mark_done(event_id, sub.name)
+        if sub.durable:
+            self.ledger.mark_done(event_id, sub.name)
         return True
 
     def retry_due(self, outbox: OutboxReader, *, limit: int = 100) -> int:

@@ -47,8 +47,8 @@ def place_order(
 ) -> dict[str, Any]:
     """Validate and store a new order with its audit entry and OrderPlaced event; returns its document."""
     order = Order.place(tenant_id=tenant_id, new=new, lifecycle=lifecycle, now=now)
-    uow.orders.add(order)
     document = order_to_document(order)
+    uow.orders.add(order, document)
     uow.audit.append(_placed_entry(order, document, actor))
     uow.outbox.add(order.pull_events())
     return document
@@ -111,7 +111,8 @@ def apply_action(
     """Apply a lifecycle action to an order (IllegalTransition if the state machine refuses); returns the document."""
     order = uow.orders.get(tenant_id, order_id)
     before, after = order.apply(action=action, lifecycle=lifecycle, params=params, actor=actor, now=now)
-    uow.orders.save(order)
+    document = order_to_document(order)
+    uow.orders.save(order, document)
     uow.audit.append(
         AuditEntry(
             tenant_id=tenant_id,
@@ -125,4 +126,4 @@ def apply_action(
         )
     )
     uow.outbox.add(order.pull_events())
-    return order_to_document(order)
+    return document

@@ -59,8 +59,8 @@ class StoredResponse:
 class OrderRepository(Protocol):
     """Orders of the write side; every call is scoped by tenant."""
 
-    def add(self, order: Order) -> None:
-        """Insert a new order; DuplicateOrder if the channel order id is taken."""
+    def add(self, order: Order, document: dict[str, Any] | None = None) -> None:
+        """Insert a new order (``document``: its canonical JSON if already built); DuplicateOrder if taken."""
 
     def add_many(self, orders: Sequence[Order]) -> None:
         """Insert many new orders at once; DuplicateOrder (without saying which) if any reference is taken."""
@@ -68,7 +68,7 @@ class OrderRepository(Protocol):
     def get(self, tenant_id: str, order_id: str) -> Order:
         """The order, or OrderNotFound (also for another tenant's order)."""
 
-    def save(self, order: Order) -> None:
+    def save(self, order: Order, document: dict[str, Any] | None = None) -> None:
         """Write a changed order; ConcurrencyConflict if it changed since it was read."""
 
     def find_id_by_channel_ref(self, tenant_id: str, channel: str, channel_order_id: str) -> str | None:

@@ -21,7 +21,7 @@ from orderloom.adapters.persistence.tables import (
     quarantine,
 )
 from orderloom.application.ports import StoredResponse
-from orderloom.domain.audit import GENESIS, AuditEntry, canonical_json, chain_hash
+from orderloom.domain.audit import GENESIS, AuditEntry, chain_hash
 from orderloom.domain.canonical import order_from_document, order_to_document
 from orderloom.domain.errors import ConcurrencyConflict, DuplicateOrder, OrderNotFound
 from orderloom.domain.events import Event, to_cloudevent
@@ -32,6 +32,11 @@ __all__ = ["SqlUnitOfWork"]
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
+
+
+def _json_text(value: dict[str, Any] | None) -> str:
+    """The stored (and hashed) JSON text of an audit before/after; verification hashes the stored text as is."""
+    return "null" if value is None else _encode(value).decode()
 
 
 def _order_row(order: Order, doc: dict[str, Any]) -> dict[str, Any]:
@@ -60,10 +65,10 @@ class SqlOrderRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
 
-    def add(self, order: Order) -> None:
+    def add(self, order: Order, document: dict[str, Any] | None = None) -> None:
         """Insert; a taken channel reference raises DuplicateOrder (the caller's savepoint undoes the attempt)."""
         try:
-            self._conn.execute(orders.insert(), _order_row(order, order_to_document(order)))
+            self._conn.execute(orders.insert(), _order_row(order, document or order_to_document(order)))
         except IntegrityError as exc:
             text = str(exc.orig)
             if "channel_order_id" not in text and "uq_orders_channel_ref" not in text:
@@ -95,8 +100,8 @@ class SqlOrderRepository:
             raise OrderNotFound(order_id)
         return order_from_document(tenant_id, _decode(doc))
 
-    def save(self, order: Order) -> None:
-        row = _order_row(order, order_to_document(order))
+    def save(self, order: Order, document: dict[str, Any] | None = None) -> None:
+        row = _order_row(order, document or order_to_document(order))
         result = self._conn.execute(
             orders.update()
             .where(
@@ -143,8 +148,8 @@ class SqlAuditLog:
     def _chain(self, entry: AuditEntry) -> dict[str, Any]:
         seq, prev = self._head(entry.tenant_id)
         seq += 1
-        before_json = canonical_json(entry.before)
-        after_json = canonical_json(entry.after)
+        before_json = _json_text(entry.before)
+        after_json = _json_text(entry.after)
         digest = chain_hash(entry, seq=seq, prev_hash=prev, before_json=before_json, after_json=after_json)
         self.heads[entry.tenant_id] = (seq, digest)
         self.dirty.add(entry.tenant_id)
@@ -268,16 +273,27 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(conn)
         self.idempotency = SqlIdempotency(conn)
         self.quarantine = SqlQuarantine(conn)
+        self._savepoints = 0
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
+        """A SAVEPOINT issued on the driver connection (a tenth of ``begin_nested``'s cost on the hot path)."""
         heads, dirty = dict(self.audit.heads), set(self.audit.dirty)
+        self._savepoints += 1
+        name = f"ol_sp_{self._savepoints}"
+        cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute(f"SAVEPOINT {name}")
         try:
-            with self.conn.begin_nested():
-                yield
+            yield
         except BaseException:
+            cursor.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            cursor.execute(f"RELEASE SAVEPOINT {name}")
             self.audit.heads, self.audit.dirty = heads, dirty
             raise
+        else:
+            cursor.execute(f"RELEASE SAVEPOINT {name}")
+        finally:
+            cursor.close()
 
     def flush(self) -> None:
         """Write what is buffered (the chain heads) before commit."""
