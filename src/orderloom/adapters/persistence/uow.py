@@ -10,8 +10,8 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
+from orderloom.adapters.persistence.fastinsert import insert_rows
 from orderloom.adapters.persistence.tables import (
     audit_log,
     chain_heads,
@@ -32,6 +32,17 @@ __all__ = ["SqlUnitOfWork"]
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
+
+
+def _raise_duplicate_or_reraise(exc: Exception, order: Order, *, batch: bool = False) -> None:
+    text = str(exc)
+    if "channel_order_id" not in text and "uq_orders_channel_ref" not in text:
+        raise exc
+    raise DuplicateOrder(
+        channel=order.channel,
+        channel_order_id="(one of a batch)" if batch else order.channel_order_id,
+        existing_id=None,
+    ) from None
 
 
 def _json_text(value: dict[str, Any] | None) -> str:
@@ -68,28 +79,18 @@ class SqlOrderRepository:
     def add(self, order: Order, document: dict[str, Any] | None = None) -> None:
         """Insert; a taken channel reference raises DuplicateOrder (the caller's savepoint undoes the attempt)."""
         try:
-            self._conn.execute(orders.insert(), _order_row(order, document or order_to_document(order)))
-        except IntegrityError as exc:
-            text = str(exc.orig)
-            if "channel_order_id" not in text and "uq_orders_channel_ref" not in text:
-                raise
-            raise DuplicateOrder(
-                channel=order.channel, channel_order_id=order.channel_order_id, existing_id=None
-            ) from None
+            insert_rows(self._conn, orders, [_order_row(order, document or order_to_document(order))])
+        except self._conn.dialect.loaded_dbapi.IntegrityError as exc:
+            _raise_duplicate_or_reraise(exc, order)
 
     def add_many(self, many: Sequence[Order]) -> None:
         """Insert many orders with one executemany."""
         if not many:
             return
         try:
-            self._conn.execute(orders.insert(), [_order_row(o, order_to_document(o)) for o in many])
-        except IntegrityError as exc:
-            text = str(exc.orig)
-            if "channel_order_id" not in text and "uq_orders_channel_ref" not in text:
-                raise
-            raise DuplicateOrder(
-                channel=many[0].channel, channel_order_id="(one of a batch)", existing_id=None
-            ) from None
+            insert_rows(self._conn, orders, [_order_row(o, order_to_document(o)) for o in many])
+        except self._conn.dialect.loaded_dbapi.IntegrityError as exc:
+            _raise_duplicate_or_reraise(exc, many[0], batch=True)
 
     def get(self, tenant_id: str, order_id: str) -> Order:
         q = sa.select(orders.c.doc).where(orders.c.tenant_id == tenant_id, orders.c.id == order_id)
@@ -170,11 +171,11 @@ class SqlAuditLog:
     def append_many(self, entries: Sequence[AuditEntry]) -> None:
         """Chain and insert entries with one executemany."""
         if entries:
-            self._conn.execute(audit_log.insert(), [self._chain(e) for e in entries])
+            insert_rows(self._conn, audit_log, [self._chain(e) for e in entries])
 
     def append(self, entry: AuditEntry) -> AuditEntry:
         row = self._chain(entry)
-        self._conn.execute(audit_log.insert(), row)
+        insert_rows(self._conn, audit_log, [row])
         seq, prev, digest = row["seq"], row["prev_hash"], row["hash"]
         return replace(entry, seq=seq, prev_hash=prev, hash=digest)
 
@@ -197,8 +198,9 @@ class SqlOutbox:
     def add(self, events: Sequence[Event]) -> None:
         if not events:
             return
-        self._conn.execute(
-            outbox.insert(),
+        insert_rows(
+            self._conn,
+            outbox,
             [
                 {
                     "event_id": e.id,
