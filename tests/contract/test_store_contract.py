@@ -223,43 +223,39 @@ class SqlStoreContract(StoreContract):
         return [(r.seq, r.prev_hash, r.hash) for r in rows]
 
 
+def _sql_runner(url: str, *, group_commit: bool) -> Iterator[TransactionRunner]:
+    engines = make_engines(url)
+    if group_commit:
+        writer = GroupCommitWriter(engines.write)
+        writer.start()
+        yield writer
+        writer.stop()
+    else:
+        yield SqlTransactionRunner(engines.write)
+    engines.dispose()
+
+
 class TestSqliteStore(SqlStoreContract):
+    group_commit = False
+
     @pytest.fixture
     def runner(self, tmp_path: Path) -> Iterator[TransactionRunner]:
         self.url = sqlite_url(tmp_path)
-        engines = make_engines(self.url)
-        yield SqlTransactionRunner(engines.write)
-        engines.dispose()
+        yield from _sql_runner(self.url, group_commit=self.group_commit)
 
 
 class TestSqliteGroupCommit(TestSqliteStore):
-    @pytest.fixture
-    def runner(self, tmp_path: Path) -> Iterator[TransactionRunner]:
-        self.url = sqlite_url(tmp_path)
-        engines = make_engines(self.url)
-        writer = GroupCommitWriter(engines.write)
-        writer.start()
-        yield writer
-        writer.stop()
-        engines.dispose()
+    group_commit = True
 
 
 class TestPostgresStore(SqlStoreContract):
+    group_commit = False
+
     @pytest.fixture
     def runner(self, postgres_url: str) -> Iterator[TransactionRunner]:
         self.url = postgres_url
-        engines = make_engines(self.url)
-        yield SqlTransactionRunner(engines.write)
-        engines.dispose()
+        yield from _sql_runner(self.url, group_commit=self.group_commit)
 
 
 class TestPostgresGroupCommit(TestPostgresStore):
-    @pytest.fixture
-    def runner(self, postgres_url: str) -> Iterator[TransactionRunner]:
-        self.url = postgres_url
-        engines = make_engines(self.url)
-        writer = GroupCommitWriter(engines.write)
-        writer.start()
-        yield writer
-        writer.stop()
-        engines.dispose()
+    group_commit = True

@@ -15,7 +15,8 @@ from starlette.responses import Response
 from orderloom.application.orders import apply_action, place_order, place_order_idempotent
 from orderloom.application.ports import OrderFilter, UnitOfWork
 from orderloom.bootstrap import Container, utc_now
-from orderloom.domain.errors import DuplicateOrder, ValidationFailed
+from orderloom.domain.errors import DuplicateOrder, FieldError, ValidationFailed
+from orderloom.domain.lifecycle import Status
 from orderloom.entrypoints.api.auth import Tenant, authenticate, container_of
 from orderloom.entrypoints.api.problems import Problem
 from orderloom.entrypoints.api.schemas import EXAMPLE_ORDER, decode_new_order, encode
@@ -39,8 +40,6 @@ def _actor(request: Request) -> str:
 
 
 def _with_actions(container: Container, doc: dict[str, Any]) -> dict[str, Any]:
-    from orderloom.domain.lifecycle import Status
-
     status = Status(doc["status"]["main"], doc["status"]["sub"])
     lifecycle = container.lifecycle
     doc["available_actions"] = list(lifecycle.offered_actions(status)) if lifecycle.has_status(status) else []
@@ -153,9 +152,7 @@ def list_orders(
     return Response(encode({"items": page.items, "next_cursor": page.next_cursor}), media_type=JSON)
 
 
-def _naive(name: str) -> Any:
-    from orderloom.domain.errors import FieldError
-
+def _naive(name: str) -> FieldError:
     return FieldError(name, "give a UTC offset, e.g. 2026-11-01T00:00:00Z")
 
 

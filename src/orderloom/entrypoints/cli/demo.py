@@ -121,7 +121,7 @@ def _walk(uow: UnitOfWork, container: Container, rng: random.Random, tenant_id: 
     steps = rng.choice([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
     status = Status(doc["status"]["main"], doc["status"]["sub"])
     for _ in range(steps):
-        options = [a for a in container.lifecycle.offered_actions(status)]
+        options = list(container.lifecycle.offered_actions(status))
         if not options:
             return
         action = _prefer_progress(rng, options)

@@ -37,7 +37,7 @@ class ImportReport:
     raw: dict[int, bytes] = field(default_factory=dict)
 
 
-def _parse(lineno: int, raw: bytes, tenant_id: str, container: Container) -> Order:
+def _parse(raw: bytes, tenant_id: str, container: Container) -> Order:
     try:
         new = decode_new_order(raw)
     except msgspec.DecodeError as exc:
@@ -91,7 +91,7 @@ def import_file(
             if not raw.strip():
                 continue
             try:
-                batch.append((lineno, _parse(lineno, raw, tenant_id, container)))
+                batch.append((lineno, _parse(raw, tenant_id, container)))
             except (ValueError, DomainError) as exc:
                 report.rejected.append((lineno, str(exc)))
                 raw_by_line[lineno] = raw
