@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -21,11 +21,14 @@ from orderloom.adapters.persistence.queries import SqlOrderQueries
 from orderloom.adapters.persistence.tenants import SqlTenantDirectory
 from orderloom.adapters.persistence.writer import GroupCommitWriter, SqlTransactionRunner
 from orderloom.application.messagebus import MessageBus, Subscription
-from orderloom.application.ports import TransactionRunner
+from orderloom.application.ports import Publisher, TransactionRunner
 from orderloom.application.relay import OutboxRelay
 from orderloom.application.relay_worker import RelayWorker
 from orderloom.config import Settings
 from orderloom.domain.lifecycle import Lifecycle
+
+if TYPE_CHECKING:
+    from orderloom.adapters.messaging.nats_bus import JetStreamConsumer, NatsLink
 
 __all__ = ["Container", "bootstrap", "load_lifecycle", "utc_now"]
 
@@ -60,6 +63,7 @@ class Container:
     relay: OutboxRelay
     relay_worker: RelayWorker
     audit: SqlAuditReader
+    nats: NatsLink | None = None
     _started: list[Any] = field(default_factory=list, repr=False)
 
     def start(self, *, relay: bool | None = None) -> None:
@@ -68,13 +72,35 @@ class Container:
             self.writer.start()
             self._started.append(self.writer)
         if self.settings.relay_enabled if relay is None else relay:
+            self.ensure_streams()
             self.relay_worker.start()
             self._started.append(self.relay_worker)
+
+    def ensure_streams(self) -> None:
+        """Create the JetStream streams when events go to NATS (no-op on the in-process bus)."""
+        if self.nats is not None:
+            self.nats.ensure_streams(stream=self.settings.nats_stream, replicas=self.settings.nats_replicas)
+
+    def consumer(self, durable: str) -> JetStreamConsumer:
+        """A durable JetStream consumer feeding this container's message bus."""
+        from orderloom.adapters.messaging.nats_bus import JetStreamConsumer  # optional backbone, imported on use
+
+        if self.nats is None:
+            raise RuntimeError("ORDERLOOM_NATS_URL is not set: events use the in-process bus")
+        return JetStreamConsumer(
+            link=self.nats,
+            bus=self.bus,
+            durable=durable,
+            stream=self.settings.nats_stream,
+            max_deliver=self.settings.handler_max_attempts,
+        )
 
     def close(self) -> None:
         """Stop background parts and release connections."""
         while self._started:
             self._started.pop().stop()
+        if self.nats is not None:
+            self.nats.close()
         self.engines.dispose()
 
 
@@ -100,7 +126,8 @@ def bootstrap(
         *subscriptions,
     ]
     bus = MessageBus(ledger=ledger, clock=utc_now, subscriptions=subs, max_attempts=settings.handler_max_attempts)
-    relay = OutboxRelay(outbox=outbox, publisher=bus)
+    nats_link, publisher = _publisher(settings, bus)
+    relay = OutboxRelay(outbox=outbox, publisher=publisher)
     return Container(
         settings=settings,
         engines=engines,
@@ -113,6 +140,19 @@ def bootstrap(
         ledger=ledger,
         bus=bus,
         relay=relay,
-        relay_worker=RelayWorker(relay=relay, bus=bus, outbox=outbox, interval=settings.relay_interval),
+        relay_worker=RelayWorker(
+            relay=relay, bus=bus, outbox=outbox, interval=settings.relay_interval, retry_handlers=nats_link is None
+        ),
         audit=SqlAuditReader(engines.read),
+        nats=nats_link,
     )
+
+
+def _publisher(settings: Settings, bus: MessageBus) -> tuple[NatsLink | None, Publisher]:
+    """The in-process bus, or JetStream when ``ORDERLOOM_NATS_URL`` is set (consumers then feed the bus)."""
+    if not settings.nats_url:
+        return None, bus
+    from orderloom.adapters.messaging.nats_bus import JetStreamPublisher, NatsLink  # optional backbone, imported on use
+
+    link = NatsLink([u.strip() for u in settings.nats_url.split(",") if u.strip()])
+    return link, JetStreamPublisher(link)

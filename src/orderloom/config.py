@@ -20,5 +20,10 @@ class Settings(BaseSettings):
     relay_interval: float = Field(default=0.2, gt=0, description="seconds between relay polls when idle")
     handler_max_attempts: int = Field(default=8, ge=1, description="failures before a handler run is dead")
     group_commit_max_batch: int = Field(default=256, ge=1, description="units of work per group commit")
+    nats_url: str | None = Field(
+        default=None, description="NATS servers (comma-separated); set to publish events to JetStream"
+    )
+    nats_stream: str = Field(default="ORDERLOOM", description="JetStream stream for events")
+    nats_replicas: int = Field(default=1, ge=1, le=5, description="stream replicas (3 on a 3-node cluster)")
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=False, description="JSON log lines instead of console output")

@@ -65,8 +65,20 @@ class MessageBus:
 
     def publish(self, message: OutboxMessage) -> None:
         """Deliver one event to each subscribed handler that has not yet processed it."""
+        self.dispatch(message)
+
+    def publish_many(self, messages: Sequence[OutboxMessage]) -> list[str]:
+        """Deliver a batch in order; every event counts as accepted (handler failures are retried by the ledger)."""
+        for message in messages:
+            self.dispatch(message)
+        return [m.event_id for m in messages]
+
+    def dispatch(self, message: OutboxMessage) -> bool:
+        """Deliver one event to its handlers; True when every handler has now succeeded for it."""
+        ok = True
         for sub in self.handlers_for(message.type):
-            self._deliver(sub, message.cloudevent)
+            ok = self._deliver(sub, message.cloudevent) and ok
+        return ok
 
     def _deliver(self, sub: Subscription, event: Mapping[str, Any]) -> bool:
         event_id = str(event["id"])

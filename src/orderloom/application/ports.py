@@ -206,6 +206,9 @@ class OutboxReader(Protocol):
     def mark_published(self, event_ids: Sequence[str]) -> None:
         """Record that these rows were published."""
 
+    def relay_batch(self, limit: int, publish: Callable[[list[OutboxMessage]], list[str]]) -> tuple[int, int]:
+        """Claim up to ``limit`` unpublished rows, publish them, mark the accepted; returns (claimed, accepted)."""
+
     def get(self, event_id: str) -> OutboxMessage | None:
         """One row by event id."""
 
@@ -215,6 +218,9 @@ class Publisher(Protocol):
 
     def publish(self, message: OutboxMessage) -> None:
         """Publish one event; returns once the bus has accepted it."""
+
+    def publish_many(self, messages: Sequence[OutboxMessage]) -> list[str]:
+        """Publish a batch; returns the event ids the bus accepted (the others stay in the outbox)."""
 
 
 class HandlerLedger(Protocol):

@@ -19,16 +19,10 @@ class OutboxRelay:
 
     def run_once(self) -> int:
         """Publish one batch of unpublished rows; returns how many were published."""
-        messages = self.outbox.unpublished(self.batch_size)
-        published: list[str] = []
-        try:
-            for message in messages:
-                self.publisher.publish(message)
-                published.append(message.event_id)
-        finally:
-            if published:
-                self.outbox.mark_published(published)
-        return len(published)
+        claimed, accepted = self.outbox.relay_batch(self.batch_size, self.publisher.publish_many)
+        if accepted < claimed:
+            raise ConnectionError(f"the bus accepted {accepted} of {claimed} events; the rest wait in the outbox")
+        return accepted
 
     def drain(self, *, max_batches: int = 1000) -> int:
         """Publish until the outbox is empty (or ``max_batches`` batches); returns the total."""

@@ -18,18 +18,22 @@ log = structlog.get_logger(__name__)
 class RelayWorker:
     """Polls the outbox every ``interval`` seconds (immediately again while there is a backlog)."""
 
-    def __init__(self, *, relay: OutboxRelay, bus: MessageBus, outbox: OutboxReader, interval: float) -> None:
+    def __init__(
+        self, *, relay: OutboxRelay, bus: MessageBus, outbox: OutboxReader, interval: float, retry_handlers: bool = True
+    ) -> None:
         self._relay = relay
         self._bus = bus
+        self._retry_handlers = retry_handlers
         self._outbox = outbox
         self._interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def tick(self) -> int:
-        """One round: publish a batch, then retry due handler failures. Returns events published."""
+        """One round: publish a batch, then retry due handler failures (in-process bus). Returns events published."""
         published = self._relay.run_once()
-        self._bus.retry_due(self._outbox)
+        if self._retry_handlers:
+            self._bus.retry_due(self._outbox)
         return published
 
     def run(self) -> None:

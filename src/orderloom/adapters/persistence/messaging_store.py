@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +25,13 @@ def _message(row: sa.Row[tuple[int, str, str, str, str]]) -> OutboxMessage:
     )
 
 
+def _mark(conn: sa.Connection, event_ids: Sequence[str]) -> None:
+    now = datetime.now(UTC)
+    for i in range(0, len(event_ids), 500):
+        chunk = list(event_ids[i : i + 500])
+        conn.execute(outbox.update().where(outbox.c.event_id.in_(chunk)).values(published_at=now))
+
+
 class SqlOutboxReader:
     """Unpublished rows in commit order."""
 
@@ -43,11 +50,33 @@ class SqlOutboxReader:
         return [_message(r) for r in rows]
 
     def mark_published(self, event_ids: Sequence[str]) -> None:
-        now = datetime.now(UTC)
         with self._write.begin() as conn:
-            for i in range(0, len(event_ids), 500):
-                chunk = list(event_ids[i : i + 500])
-                conn.execute(outbox.update().where(outbox.c.event_id.in_(chunk)).values(published_at=now))
+            _mark(conn, event_ids)
+
+    def relay_batch(self, limit: int, publish: Callable[[list[OutboxMessage]], list[str]]) -> tuple[int, int]:
+        """Claim up to ``limit`` rows, publish them, mark the accepted ones; returns (claimed, accepted).
+
+        On PostgreSQL the rows are claimed with ``FOR UPDATE SKIP LOCKED`` inside one transaction, so several relay
+        processes share the outbox without publishing a row twice. SQLite has a single relay per store.
+        """
+        if self._write.dialect.name != "postgresql":
+            messages = self.unpublished(limit)
+            accepted = publish(messages) if messages else []
+            if accepted:
+                self.mark_published(accepted)
+            return len(messages), len(accepted)
+        with self._write.begin() as conn:
+            query = (
+                self._cols()
+                .where(outbox.c.published_at.is_(None))
+                .order_by(outbox.c.seq)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            messages = [_message(r) for r in conn.execute(query).all()]
+            accepted = publish(messages) if messages else []
+            _mark(conn, accepted)
+        return len(messages), len(accepted)
 
     def get(self, event_id: str) -> OutboxMessage | None:
         with self._read.connect() as conn:

@@ -161,6 +161,20 @@ def worker_relay() -> None:
         run_relay(c)
 
 
+@worker_app.command("consumer")
+def worker_consumer(
+    name: Annotated[str, typer.Option("--name", help="durable consumer name (one per handler group)")] = "handlers",
+) -> None:
+    """Run the event handlers from NATS JetStream (needs ORDERLOOM_NATS_URL)."""
+    from orderloom.entrypoints.workers.consumer import run_consumer
+
+    with _container() as c:
+        if c.nats is None:
+            raise CliError("ORDERLOOM_NATS_URL is not set: without NATS the relay runs the handlers in-process")
+        out.print(f"consumer {name!r} running; Ctrl-C to stop")
+        run_consumer(c, durable=name)
+
+
 @app.command("bench")
 def bench(quick: Annotated[bool, typer.Option(help="shorter runs")] = False) -> None:
     """Run the ingest benchmark (bench/ingest.py in a source checkout); prints a table, writes bench/results/."""

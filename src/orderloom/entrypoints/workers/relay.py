@@ -20,6 +20,7 @@ def run_relay(container: Container) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    container.ensure_streams()
     container.relay_worker.start()
     stop.wait()
     container.relay_worker.stop()
