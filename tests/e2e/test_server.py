@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from tests.conftest import example_order
 
@@ -72,3 +73,46 @@ def test_serve_ingests_and_publishes_over_http(server: tuple[str, str]) -> None:
         metrics = client.get("/metrics").text
         assert "orderloom_group_commit_batch_size_count" in metrics
         assert 'orderloom_events_total{type="orderloom.order.placed"}' in metrics
+
+
+def test_serve_with_two_worker_processes(tmp_path: Path) -> None:
+    env = {**os.environ, "ORDERLOOM_DATABASE_URL": f"sqlite:///{tmp_path}/ol.db", "ORDERLOOM_RELAY_INTERVAL": "0.05"}
+    cli = [sys.executable, "-m", "orderloom"]
+    subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
+    key = subprocess.run([*cli, "tenants", "create", "acme"], env=env, check=True, capture_output=True, text=True)
+    auth = {"Authorization": f"Bearer {key.stdout.strip().splitlines()[-1]}"}
+    port = _free_port()
+    log_path = tmp_path / "server.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [*cli, "serve", "--workers", "2", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                if httpx.get(base + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        with httpx.Client(base_url=base, headers=auth, timeout=10) as client:
+            ids = [client.post("/v1/orders", json=example_order()).json()["id"] for _ in range(40)]
+            assert len(set(ids)) == 40
+            for order_id in ids:
+                assert client.get(f"/v1/orders/{order_id}").status_code == 200
+        # the supervising process relays every event exactly once
+        deadline = time.monotonic() + 20
+        engine = sa.create_engine(env["ORDERLOOM_DATABASE_URL"])
+        with engine.connect() as conn:
+            while time.monotonic() < deadline:
+                pending = conn.execute(sa.text("select count(*) from outbox where published_at is null")).scalar()
+                if pending == 0:
+                    break
+                time.sleep(0.1)
+            assert pending == 0
+            assert conn.execute(sa.text("select count(*) from outbox")).scalar() == 40
+        engine.dispose()
+        assert log_path.read_text().count("Started server process") == 2
+    finally:
+        proc.terminate()
+        proc.wait(20)

@@ -11,14 +11,15 @@ from fastapi.openapi.utils import get_openapi
 from starlette.routing import Route
 
 import orderloom
-from orderloom.bootstrap import Container
+from orderloom.bootstrap import Container, bootstrap
+from orderloom.config import Settings
 from orderloom.entrypoints.api import health, orders, statuses
 from orderloom.entrypoints.api.auth import KeyCache
 from orderloom.entrypoints.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from orderloom.entrypoints.api.problems import install_problem_handlers
 from orderloom.entrypoints.api.schemas import openapi_components
 
-__all__ = ["create_app"]
+__all__ = ["app_from_env", "create_app"]
 
 DESCRIPTION = """OrderLoom: one hub for every sales channel, warehouse and carrier.
 
@@ -62,3 +63,8 @@ def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAP
 
     app.openapi = custom_openapi  # type: ignore[method-assign]
     return app
+
+
+def app_from_env() -> FastAPI:
+    """App factory for ``uvicorn --factory`` (``orderloom serve --workers N``): settings from the environment."""
+    return create_app(bootstrap(Settings()))

@@ -6,7 +6,7 @@ import gc
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 import sqlalchemy as sa
@@ -121,13 +121,12 @@ def audit_verify() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="API processes (the relay runs once, beside them)")] = 1,
     migrate: Annotated[bool, typer.Option(help="run `db upgrade` first")] = True,
     access_log: Annotated[bool, typer.Option(help="log every request")] = False,
 ) -> None:
     """Serve the HTTP API (and the embedded outbox relay)."""
     import uvicorn
-
-    from orderloom.entrypoints.api.app import create_app
 
     settings = Settings()
     if migrate:
@@ -136,19 +135,44 @@ def serve(
             upgrade(engines)
         finally:
             engines.dispose()
-    container = bootstrap(settings)
-    app_ = create_app(container)
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "access_log": access_log,
+        "log_level": settings.log_level.lower(),
+        "timeout_graceful_shutdown": 10,
+    }
+    if workers > 1:
+        _serve_processes(settings, workers, options)
+        return
+    from orderloom.entrypoints.api.app import create_app
+
+    app_ = create_app(bootstrap(settings))
+    _freeze_gc()
+    uvicorn.run(app_, **options)
+
+
+def _freeze_gc() -> None:
     gc.collect()
     gc.freeze()  # start-up objects leave the collector's generations: shorter full-collection pauses
     gc.set_threshold(50_000, 20, 100)
-    uvicorn.run(
-        app_,
-        host=host,
-        port=port,
-        access_log=access_log,
-        log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=10,
-    )
+
+
+def _serve_processes(settings: Settings, workers: int, options: dict[str, Any]) -> None:
+    """N uvicorn worker processes from the app factory; this (supervising) process runs the one relay."""
+    import os
+
+    import uvicorn
+
+    relay = settings.relay_enabled
+    os.environ["ORDERLOOM_RELAY_ENABLED"] = "false"  # inherited by the workers
+    container = bootstrap(settings.model_copy(update={"relay_enabled": relay}), group_commit=False)
+    try:
+        if relay:
+            container.start(relay=True)
+        uvicorn.run("orderloom.entrypoints.api.app:app_from_env", factory=True, workers=workers, **options)
+    finally:
+        container.close()
 
 
 @worker_app.command("relay")
