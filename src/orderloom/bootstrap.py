@@ -20,8 +20,9 @@ from orderloom.adapters.persistence.messaging_store import SqlHandlerLedger, Sql
 from orderloom.adapters.persistence.queries import SqlOrderQueries
 from orderloom.adapters.persistence.tenants import SqlTenantDirectory
 from orderloom.adapters.persistence.writer import GroupCommitWriter, SqlTransactionRunner
+from orderloom.adapters.ratelimit import MemoryRateLimiter, SqlRateLimiter
 from orderloom.application.messagebus import MessageBus, Subscription
-from orderloom.application.ports import Publisher, TransactionRunner
+from orderloom.application.ports import Publisher, RateLimiter, TransactionRunner
 from orderloom.application.relay import OutboxRelay
 from orderloom.application.relay_worker import RelayWorker
 from orderloom.config import Settings
@@ -64,6 +65,7 @@ class Container:
     relay_worker: RelayWorker
     audit: SqlAuditReader
     nats: NatsLink | None = None
+    rate_limiter: RateLimiter | None = None
     _started: list[Any] = field(default_factory=list, repr=False)
 
     def start(self, *, relay: bool | None = None) -> None:
@@ -145,7 +147,14 @@ def bootstrap(
         ),
         audit=SqlAuditReader(engines.read),
         nats=nats_link,
+        rate_limiter=_rate_limiter(settings, engines),
     )
+
+
+def _rate_limiter(settings: Settings, engines: Engines) -> RateLimiter | None:
+    if settings.rate_limit_per_second <= 0:
+        return None
+    return SqlRateLimiter(engines.write) if settings.rate_limit_shared else MemoryRateLimiter()
 
 
 def _publisher(settings: Settings, bus: MessageBus) -> tuple[NatsLink | None, Publisher]:

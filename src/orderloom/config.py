@@ -25,5 +25,12 @@ class Settings(BaseSettings):
     )
     nats_stream: str = Field(default="ORDERLOOM", description="JetStream stream for events")
     nats_replicas: int = Field(default=1, ge=1, le=5, description="stream replicas (3 on a 3-node cluster)")
+    rate_limit_per_second: float = Field(
+        default=0.0, ge=0, description="API requests a second per tenant (0 = no limit); 429 with Retry-After above"
+    )
+    rate_limit_burst: int = Field(default=0, ge=0, description="bucket size (0 = twice the rate, at least 1)")
+    rate_limit_shared: bool = Field(
+        default=False, description="keep buckets in the database so every API process shares one limit"
+    )
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=False, description="JSON log lines instead of console output")

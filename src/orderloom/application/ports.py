@@ -31,6 +31,7 @@ __all__ = [
     "OutboxReader",
     "Publisher",
     "Quarantine",
+    "RateLimiter",
     "StoredResponse",
     "TenantDirectory",
     "TransactionRunner",
@@ -247,3 +248,10 @@ class AuditReader(Protocol):
 
     def verify(self) -> Iterator[str]:
         """Yield one line per problem found; nothing when every chain is intact."""
+
+
+class RateLimiter(Protocol):
+    """Token buckets by key (tenant, tenant + channel): shared by every API process when backed by the database."""
+
+    def acquire(self, key: str, *, rate: float, burst: float) -> float:
+        """Take one token: 0.0 when granted, else the seconds until one is available."""

@@ -185,3 +185,5 @@ quarantine = sa.Table(
     sa.Column("received_at", UtcDateTime(), nullable=False),
     sa.Column("resolved_at", UtcDateTime(), nullable=True),
 )
+
+# Tables of other areas live in their own modules on the same metadata; importing them here makes `metadata` whole.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from typing import Annotated
 
@@ -11,7 +12,7 @@ from fastapi import Depends, Request
 from orderloom.bootstrap import Container
 from orderloom.entrypoints.api.problems import Problem
 
-__all__ = ["KeyCache", "Tenant", "authenticate", "container_of"]
+__all__ = ["KeyCache", "Tenant", "authenticate", "container_of", "enforce_rate_limit"]
 
 _TTL = 30.0
 
@@ -58,7 +59,32 @@ async def authenticate(request: Request) -> str:
             raise Problem(401, "unauthorized", "unknown or revoked API key")
         cache.put(key, tenant_id)
     request.state.tenant_id = tenant_id
+    await enforce_rate_limit(request, f"tenant:{tenant_id}")
     return tenant_id
+
+
+async def enforce_rate_limit(request: Request, key: str) -> None:
+    """Take a token from the key's bucket (tenant, or tenant + channel), or answer 429 with ``Retry-After``."""
+    container = container_of(request)
+    limiter = container.rate_limiter
+    if limiter is None:
+        return
+    settings = container.settings
+    rate = settings.rate_limit_per_second
+    burst = settings.rate_limit_burst or max(1.0, 2 * rate)
+    if settings.rate_limit_shared:
+        wait = await asyncio.to_thread(limiter.acquire, key, rate=rate, burst=burst)
+    else:
+        wait = limiter.acquire(key, rate=rate, burst=burst)
+    if wait > 0:
+        retry_after = max(1, math.ceil(wait))
+        raise Problem(
+            429,
+            "rate-limited",
+            f"too many requests for this {key.split(':', 1)[0]}: {rate:g}/s, burst {burst:g}; retry in {retry_after} s",
+            headers={"Retry-After": str(retry_after)},
+            retry_after=retry_after,
+        )
 
 
 Tenant = Annotated[str, Depends(authenticate)]

@@ -41,10 +41,13 @@ _TITLES = {
 class Problem(Exception):
     """An error to answer with problem+json."""
 
-    def __init__(self, status: int, kind: str, detail: str, **extra: Any) -> None:
+    def __init__(
+        self, status: int, kind: str, detail: str, *, headers: Mapping[str, str] | None = None, **extra: Any
+    ) -> None:
         self.status = status
         self.kind = kind
         self.detail = detail
+        self.headers = headers
         self.extra = extra
         super().__init__(detail)
 
@@ -76,7 +79,7 @@ def problem_response(
 def _from_exception(request: Request, exc: Exception) -> Response:
     path = request.url.path
     if isinstance(exc, Problem):
-        return problem_response(exc.status, exc.kind, exc.detail, instance=path, **exc.extra)
+        return problem_response(exc.status, exc.kind, exc.detail, instance=path, headers=exc.headers, **exc.extra)
     if isinstance(exc, ValidationFailed):
         errors = [e.as_dict() for e in exc.errors]
         return problem_response(422, "validation-error", str(exc), instance=path, errors=errors)
