@@ -8,23 +8,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from orderloom.adapters.messaging.handlers import count_event, log_event
+from orderloom.adapters.notify.http_webhooks import HttpxWebhookSender
 from orderloom.adapters.persistence.audit_reader import SqlAuditReader
 from orderloom.adapters.persistence.engine import Engines, make_engines
 from orderloom.adapters.persistence.messaging_store import SqlHandlerLedger, SqlOutboxReader
 from orderloom.adapters.persistence.queries import SqlOrderQueries
 from orderloom.adapters.persistence.tenants import SqlTenantDirectory
+from orderloom.adapters.persistence.webhooks import SqlWebhookStore
 from orderloom.adapters.persistence.writer import GroupCommitWriter, SqlTransactionRunner
 from orderloom.adapters.ratelimit import MemoryRateLimiter, SqlRateLimiter
 from orderloom.application.messagebus import MessageBus, Subscription
+from orderloom.application.periodic import PeriodicWorker
 from orderloom.application.ports import Publisher, RateLimiter, TransactionRunner
 from orderloom.application.relay import OutboxRelay
 from orderloom.application.relay_worker import RelayWorker
+from orderloom.application.webhooks import deliver_due, fan_out
 from orderloom.config import Settings
 from orderloom.domain.lifecycle import Lifecycle
 
@@ -64,6 +69,8 @@ class Container:
     relay: OutboxRelay
     relay_worker: RelayWorker
     audit: SqlAuditReader
+    webhooks: SqlWebhookStore
+    webhook_worker: PeriodicWorker
     nats: NatsLink | None = None
     rate_limiter: RateLimiter | None = None
     _started: list[Any] = field(default_factory=list, repr=False)
@@ -77,6 +84,8 @@ class Container:
             self.ensure_streams()
             self.relay_worker.start()
             self._started.append(self.relay_worker)
+            self.webhook_worker.start()  # runs where the relay runs: once per deployment
+            self._started.append(self.webhook_worker)
 
     def ensure_streams(self) -> None:
         """Create the JetStream streams when events go to NATS (no-op on the in-process bus)."""
@@ -122,9 +131,11 @@ def bootstrap(
     )
     outbox = SqlOutboxReader(engines.write, engines.read)
     ledger = SqlHandlerLedger(engines.write, engines.read)
+    webhooks = SqlWebhookStore(engines.write, engines.read)
     subs = [
         Subscription("log_event", "*", log_event, durable=False),
         Subscription("count_event", "*", count_event, durable=False),
+        Subscription("webhook_fanout", "*", partial(_fan_out, webhooks)),
         *subscriptions,
     ]
     bus = MessageBus(ledger=ledger, clock=utc_now, subscriptions=subs, max_attempts=settings.handler_max_attempts)
@@ -148,7 +159,25 @@ def bootstrap(
         audit=SqlAuditReader(engines.read),
         nats=nats_link,
         rate_limiter=_rate_limiter(settings, engines),
+        webhooks=webhooks,
+        webhook_worker=_webhook_worker(settings, webhooks, outbox),
     )
+
+
+def _fan_out(store: SqlWebhookStore, event: dict[str, Any]) -> None:
+    fan_out(store=store, event=event, now=utc_now())
+
+
+def _webhook_worker(settings: Settings, store: SqlWebhookStore, outbox: SqlOutboxReader) -> PeriodicWorker:
+    sender = HttpxWebhookSender(timeout=settings.webhook_timeout)
+
+    def tick() -> int:
+        delivered, failed = deliver_due(
+            store=store, outbox=outbox, sender=sender, now=utc_now(), max_attempts=settings.webhook_max_attempts
+        )
+        return delivered + failed
+
+    return PeriodicWorker(name="webhooks", tick=tick, interval=settings.relay_interval, on_stop=sender.close)
 
 
 def _rate_limiter(settings: Settings, engines: Engines) -> RateLimiter | None:

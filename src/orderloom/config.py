@@ -32,5 +32,7 @@ class Settings(BaseSettings):
     rate_limit_shared: bool = Field(
         default=False, description="keep buckets in the database so every API process shares one limit"
     )
+    webhook_timeout: float = Field(default=5.0, gt=0, description="seconds a webhook receiver may take to answer")
+    webhook_max_attempts: int = Field(default=8, ge=1, description="attempts before a webhook delivery is dead")
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=False, description="JSON log lines instead of console output")

@@ -15,6 +15,7 @@ from typing import Any, Protocol, TypeVar
 from orderloom.domain.audit import AuditEntry
 from orderloom.domain.events import Event
 from orderloom.domain.orders import Order
+from orderloom.domain.webhooks import Delivery, Subscription
 
 __all__ = [
     "AuditLog",
@@ -36,6 +37,8 @@ __all__ = [
     "TenantDirectory",
     "TransactionRunner",
     "UnitOfWork",
+    "WebhookSender",
+    "WebhookStore",
 ]
 
 T = TypeVar("T")
@@ -255,3 +258,53 @@ class RateLimiter(Protocol):
 
     def acquire(self, key: str, *, rate: float, burst: float) -> float:
         """Take one token: 0.0 when granted, else the seconds until one is available."""
+
+
+class WebhookStore(Protocol):
+    """Outgoing webhook subscriptions and their deliveries."""
+
+    def add_subscription(self, subscription: Subscription) -> None:
+        """Store a new subscription."""
+
+    def subscriptions(self, tenant_id: str) -> list[Subscription]:
+        """A tenant's subscriptions, oldest first."""
+
+    def get_subscription(self, tenant_id: str, subscription_id: str) -> Subscription | None:
+        """One subscription of a tenant."""
+
+    def deactivate(self, tenant_id: str, subscription_id: str) -> bool:
+        """Stop deliveries to a subscription; False if there is none."""
+
+    def add_deliveries(self, deliveries: Sequence[Delivery]) -> int:
+        """Store new deliveries, ignoring any (subscription, event) already stored; returns how many were new."""
+
+    def due(self, now: datetime, limit: int) -> list[Delivery]:
+        """Pending deliveries whose next attempt is due, oldest first."""
+
+    def record_attempt(
+        self,
+        delivery_id: str,
+        *,
+        status: str,
+        status_code: int | None,
+        error: str | None,
+        next_attempt_at: datetime | None,
+        at: datetime,
+    ) -> None:
+        """Record one attempt's outcome and the delivery's new state."""
+
+    def requeue(self, delivery_id: str, *, at: datetime) -> None:
+        """Make a delivery pending again, due at ``at``, with a fresh attempt count."""
+
+    def deliveries(self, tenant_id: str, subscription_id: str, limit: int) -> list[Delivery]:
+        """A subscription's deliveries, newest first."""
+
+    def get_delivery(self, tenant_id: str, delivery_id: str) -> Delivery | None:
+        """One delivery of a tenant."""
+
+
+class WebhookSender(Protocol):
+    """Sends one signed HTTP request to a receiver."""
+
+    def send(self, url: str, *, body: bytes, headers: dict[str, str]) -> int:
+        """POST the body; returns the HTTP status (raises on a transport error or timeout)."""

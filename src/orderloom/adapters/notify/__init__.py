@@ -1,0 +1,3 @@
+"""Outgoing notification adapters (webhooks, e-mail, log sinks)."""
+
+__all__: list[str] = []
