@@ -81,7 +81,6 @@ class Container:
             self.writer.start()
             self._started.append(self.writer)
         if self.settings.relay_enabled if relay is None else relay:
-            self.ensure_streams()
             self.relay_worker.start()
             self._started.append(self.relay_worker)
             self.webhook_worker.start()  # runs where the relay runs: once per deployment
@@ -90,7 +89,7 @@ class Container:
     def ensure_streams(self) -> None:
         """Create the JetStream streams when events go to NATS (no-op on the in-process bus)."""
         if self.nats is not None:
-            self.nats.ensure_streams(stream=self.settings.nats_stream, replicas=self.settings.nats_replicas)
+            self.nats.ensure_streams()
 
     def consumer(self, durable: str) -> JetStreamConsumer:
         """A durable JetStream consumer feeding this container's message bus."""
@@ -192,5 +191,6 @@ def _publisher(settings: Settings, bus: MessageBus) -> tuple[NatsLink | None, Pu
         return None, bus
     from orderloom.adapters.messaging.nats_bus import JetStreamPublisher, NatsLink  # optional backbone, imported on use
 
-    link = NatsLink([u.strip() for u in settings.nats_url.split(",") if u.strip()])
+    servers = [u.strip() for u in settings.nats_url.split(",") if u.strip()]
+    link = NatsLink(servers, stream=settings.nats_stream, replicas=settings.nats_replicas)
     return link, JetStreamPublisher(link)

@@ -114,9 +114,9 @@ def test_subject_names_tenant_aggregate_and_event() -> None:
 
 
 def test_publish_dedupes_on_msg_id(nats_single: NatsCluster) -> None:
-    link = NatsLink(nats_single.urls)
+    link = NatsLink(nats_single.urls, stream="DEDUPE")
     try:
-        link.ensure_streams(stream="DEDUPE")
+        link.ensure_streams()
         publisher = JetStreamPublisher(link)
         first = publisher.publish_many([_message("evt-1"), _message("evt-2")])
         again = publisher.publish_many([_message("evt-1"), _message("evt-2"), _message("evt-3")])
@@ -186,9 +186,9 @@ def test_failing_handler_is_redelivered_then_dead_lettered(nats_single: NatsClus
 def test_three_node_cluster_loses_nothing_when_a_node_dies(tmp_path: Path) -> None:
     cluster = NatsCluster(tmp_path / "nats3", size=3)
     cluster.start()
-    link = NatsLink(cluster.urls)
+    link = NatsLink(cluster.urls, stream="HA", replicas=3)
     try:
-        link.ensure_streams(stream="HA", replicas=3)
+        link.ensure_streams()
         publisher = JetStreamPublisher(link)
         acked: list[str] = []
         target = 1500

@@ -38,12 +38,16 @@ class RelayWorker:
 
     def run(self) -> None:
         """Loop until stopped; errors are logged and the loop goes on after a pause."""
+        failures = 0
         while not self._stop.is_set():
             try:
                 busy = self.tick() > 0
-            except Exception as exc:  # the relay must outlive a database hiccup; the rows stay in the outbox
-                log.error("relay_error", error=str(exc))
-                busy = False
+                failures = 0
+            except Exception as exc:  # the relay must outlive a store or bus outage; the rows stay in the outbox
+                failures += 1
+                log.error("relay_error", error=str(exc), consecutive_failures=failures)
+                self._stop.wait(min(5.0, self._interval * 2**failures))  # back off while the outage lasts
+                continue
             if not busy:
                 self._stop.wait(self._interval)
 

@@ -57,8 +57,21 @@ def _tenant_of(event: dict[str, Any]) -> str:
 class NatsLink:
     """One NATS connection and its JetStream context, driven from a private event-loop thread."""
 
-    def __init__(self, servers: Sequence[str], *, timeout: float = 5.0, name: str = "orderloom") -> None:
+    def __init__(
+        self,
+        servers: Sequence[str],
+        *,
+        timeout: float = 5.0,
+        name: str = "orderloom",
+        stream: str = "ORDERLOOM",
+        replicas: int = 1,
+        duplicate_window: float = 600.0,
+    ) -> None:
         self._servers = list(servers)
+        self.stream = stream
+        self._replicas = replicas
+        self._duplicate_window = duplicate_window
+        self._streams_ready = False
         self._timeout = timeout
         self._name = name
         self._loop = asyncio.new_event_loop()
@@ -100,9 +113,18 @@ class NatsLink:
         """The JetStream context, connecting first if needed (call on the link's loop)."""
         return await self._connect()
 
-    def ensure_streams(self, *, stream: str = "ORDERLOOM", replicas: int = 1, duplicate_window: float = 600.0) -> None:
-        """Create (or update) the event stream and the dead-letter stream, file-backed."""
-        self.call(self._ensure(stream, replicas, duplicate_window))
+    def ensure_streams(self) -> None:
+        """Create (or update) the event stream and the dead-letter stream, file-backed (waits for the answer)."""
+        self._streams_ready = False
+        self.call(self.ready())
+
+    async def ready(self) -> JetStreamContext:
+        """The JetStream context once the streams exist (created on first use; retried after a failure)."""
+        js = await self._connect()
+        if not self._streams_ready:
+            await self._ensure(self.stream, self._replicas, self._duplicate_window)
+            self._streams_ready = True
+        return js
 
     async def _ensure(self, stream: str, replicas: int, duplicate_window: float) -> None:
         js = await self._connect()
@@ -153,7 +175,7 @@ class JetStreamPublisher:
         return self.link.call(self._publish_all(messages))
 
     async def _publish_all(self, messages: Sequence[OutboxMessage]) -> list[str]:
-        js = await self.link.jetstream()
+        js = await self.link.ready()
         results = await asyncio.gather(
             *(
                 js.publish(
@@ -200,7 +222,7 @@ class JetStreamConsumer:
 
     async def _subscription(self) -> JetStreamContext.PullSubscription:
         if self._sub is None:
-            js = await self._link.jetstream()
+            js = await self._link.ready()
             config = ConsumerConfig(
                 durable_name=self._durable,
                 ack_policy=AckPolicy.EXPLICIT,

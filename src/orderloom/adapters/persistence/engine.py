@@ -76,5 +76,12 @@ def make_engines(url: str) -> Engines:
             read=_sqlite_engine(url, immediate=False, pool_size=8),
             url=url,
         )
-    engine = sa.create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    engine = sa.create_engine(
+        url,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        pool_timeout=5,  # a request waits at most this long for a connection, then gets a 503
+        connect_args={"connect_timeout": 5},
+    )
     return Engines(write=engine, read=engine, url=url)

@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import msgspec
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -23,6 +25,7 @@ from orderloom.domain.errors import (
 __all__ = ["PROBLEM_BASE", "Problem", "install_problem_handlers", "problem_response"]
 
 PROBLEM_BASE = "https://orderloom.dev/problems/"
+log = structlog.get_logger(__name__)
 _TITLES = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -108,7 +111,24 @@ def _from_exception(request: Request, exc: Exception) -> Response:
         return problem_response(422, "idempotency-key-reused", str(exc), instance=path)
     if isinstance(exc, ConcurrencyConflict):
         return problem_response(409, "concurrent-update", str(exc), instance=path)
+    if _store_unavailable(exc):
+        log.warning("store_unavailable", path=path, error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return problem_response(
+            503,
+            "store-unavailable",
+            "the order store is unreachable; nothing was written, retry shortly",
+            instance=path,
+            headers={"Retry-After": "2"},
+        )
+    log.error("unhandled_error", path=path, exc_info=exc)
     return problem_response(500, "internal-error", "an unexpected error occurred; it has been logged", instance=path)
+
+
+def _store_unavailable(exc: BaseException) -> bool:
+    """The database is down, restarting or out of connections (not a bug in the request)."""
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -143,6 +163,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         DuplicateOrder,
         IdempotencyMismatch,
         ConcurrencyConflict,
+        sa_exc.OperationalError,  # store outages answer 503 here, not through the 500 path that re-raises
+        sa_exc.InterfaceError,
+        sa_exc.TimeoutError,
     ):
         app.add_exception_handler(exc_type, handle)
     app.add_exception_handler(StarletteHTTPException, handle_http)

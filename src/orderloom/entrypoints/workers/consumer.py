@@ -24,7 +24,6 @@ def run_consumer(container: Container, *, durable: str, batch: int = 256) -> Non
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    container.ensure_streams()
     consumer = container.consumer(durable)
     while not stop.is_set():
         try:

@@ -20,7 +20,6 @@ def run_relay(container: Container) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    container.ensure_streams()
     container.relay_worker.start()
     stop.wait()
     container.relay_worker.stop()
