@@ -1,0 +1,390 @@
+"""The inventory store in SQL: a movement is a conditional balance UPDATE plus a ledger INSERT in one transaction.
+
+Reservation never oversells: the UPDATE carries its guard (``on_hand - reserved - safety_stock >= :q``) in the WHERE
+clause, so on PostgreSQL a concurrent writer waits on the row lock and then re-checks the guard against the committed
+figures; on SQLite the single writer serialises transactions. The hot statements go straight to the driver cursor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from functools import cache
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from orderloom.adapters.persistence.fastinsert import insert_rows
+from orderloom.adapters.persistence.tables_inventory import (
+    inventory_balances,
+    inventory_locations,
+    inventory_movements,
+    inventory_receipts,
+    inventory_reservations,
+)
+from orderloom.application.inventory_ports import Drift, InventoryRepository
+from orderloom.domain.inventory import (
+    Balance,
+    Capability,
+    DuplicateLocation,
+    Guard,
+    InsufficientStock,
+    Location,
+    LocationNotFound,
+    LocationType,
+    Movement,
+    MovementKind,
+    Reservation,
+    ReservationStatus,
+)
+
+__all__ = ["SqlInventoryReads", "SqlInventoryRepository", "compare_figures"]
+
+T = TypeVar("T")
+
+_GUARDS = {
+    Guard.NONE: "",
+    Guard.FREE: " AND on_hand - reserved >= {m}",
+    Guard.AVAILABLE: " AND on_hand - reserved - safety_stock >= {m}",
+    Guard.RESERVED: " AND reserved >= {m} AND on_hand >= {m}",
+}
+
+
+@cache
+def _update_sql(guard: Guard, dialect: str) -> str:
+    m = "?" if dialect == "sqlite" else "%s"
+    return (
+        f"UPDATE inventory_balances SET on_hand = on_hand + {m}, reserved = reserved + {m} "
+        f"WHERE tenant_id = {m} AND sku = {m} AND location_id = {m}" + _GUARDS[guard].format(m=m)
+    )
+
+
+@cache
+def _ensure_sql(dialect: str) -> str:
+    m = "?" if dialect == "sqlite" else "%s"
+    return (
+        f"INSERT INTO inventory_balances (tenant_id, sku, location_id, on_hand, reserved, safety_stock) "
+        f"VALUES ({m}, {m}, {m}, 0, 0, 0) ON CONFLICT DO NOTHING"
+    )
+
+
+def _location_row(loc: Location) -> dict[str, Any]:
+    return {
+        "tenant_id": loc.tenant_id,
+        "id": loc.id,
+        "name": loc.name,
+        "type": str(loc.type),
+        "country": loc.country,
+        "region": loc.region,
+        "city": loc.city,
+        "postal_code": loc.postal_code,
+        "line1": loc.line1,
+        "latitude": loc.latitude,
+        "longitude": loc.longitude,
+        "capabilities": " ".join(sorted(str(c) for c in loc.capabilities)),
+        "daily_capacity": loc.daily_capacity,
+        "cutoff_time": loc.cutoff_time,
+        "time_zone": loc.time_zone,
+        "active": loc.active,
+    }
+
+
+def _location(row: Any) -> Location:
+    return Location(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        name=row.name,
+        type=LocationType(row.type),
+        country=row.country,
+        region=row.region,
+        city=row.city,
+        postal_code=row.postal_code,
+        line1=row.line1,
+        latitude=row.latitude,
+        longitude=row.longitude,
+        capabilities=frozenset(Capability(c) for c in row.capabilities.split()),
+        daily_capacity=row.daily_capacity,
+        cutoff_time=row.cutoff_time,
+        time_zone=row.time_zone,
+        active=bool(row.active),
+    )
+
+
+def _reservation(row: Any) -> Reservation:
+    return Reservation(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        order_id=row.order_id,
+        line_no=row.line_no,
+        sku=row.sku,
+        location_id=row.location_id,
+        quantity=int(row.quantity),
+        status=ReservationStatus(row.status),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+    )
+
+
+class SqlInventoryRepository:
+    """Inventory on one connection (inside the caller's transaction)."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+        self._dialect = conn.dialect.name
+
+    def _driver(self, sql: str, params: Sequence[Any]) -> int:
+        cursor = self._conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, tuple(params))
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    # locations
+    def add_location(self, location: Location) -> None:
+        """Insert; DuplicateLocation if the id is taken."""
+        exists = self._conn.execute(
+            sa.select(inventory_locations.c.id).where(
+                inventory_locations.c.tenant_id == location.tenant_id, inventory_locations.c.id == location.id
+            )
+        ).first()
+        if exists is not None:
+            raise DuplicateLocation(location.id)
+        self._conn.execute(inventory_locations.insert().values(_location_row(location)))
+
+    def get_location(self, tenant_id: str, location_id: str) -> Location:
+        row = self._conn.execute(
+            sa.select(inventory_locations).where(
+                inventory_locations.c.tenant_id == tenant_id, inventory_locations.c.id == location_id
+            )
+        ).first()
+        if row is None:
+            raise LocationNotFound(location_id)
+        return _location(row)
+
+    def list_locations(self, tenant_id: str) -> list[Location]:
+        rows = self._conn.execute(
+            sa.select(inventory_locations)
+            .where(inventory_locations.c.tenant_id == tenant_id)
+            .order_by(inventory_locations.c.id)
+        )
+        return [_location(r) for r in rows]
+
+    def save_location(self, location: Location) -> None:
+        row = _location_row(location)
+        self._conn.execute(
+            inventory_locations.update()
+            .where(inventory_locations.c.tenant_id == location.tenant_id, inventory_locations.c.id == location.id)
+            .values({k: v for k, v in row.items() if k not in ("tenant_id", "id")})
+        )
+
+    # balances and the ledger
+    def get_balance(self, tenant_id: str, sku: str, location_id: str) -> Balance | None:
+        b = inventory_balances.c
+        row = self._conn.execute(
+            sa.select(b.on_hand, b.reserved, b.safety_stock).where(
+                b.tenant_id == tenant_id, b.sku == sku, b.location_id == location_id
+            )
+        ).first()
+        if row is None:
+            return None
+        return Balance(sku, location_id, int(row.on_hand), int(row.reserved), int(row.safety_stock))
+
+    def balances(self, tenant_id: str, skus: Sequence[str]) -> list[Balance]:
+        b = inventory_balances.c
+        rows = self._conn.execute(
+            sa.select(b.sku, b.location_id, b.on_hand, b.reserved, b.safety_stock)
+            .where(b.tenant_id == tenant_id, b.sku.in_(list(skus)))
+            .order_by(b.sku, b.location_id)
+        )
+        return [Balance(r.sku, r.location_id, int(r.on_hand), int(r.reserved), int(r.safety_stock)) for r in rows]
+
+    def record(self, movement: Movement) -> Balance:
+        """Guarded balance UPDATE, then the ledger row; InsufficientStock (nothing written) if the guard fails."""
+        m = movement
+        rule = m.rule
+        key = (m.tenant_id, m.sku, m.location_id)
+        if rule.guard == Guard.NONE:
+            self._driver(_ensure_sql(self._dialect), key)
+        params: list[Any] = [rule.on_hand, rule.reserved, *key]
+        if rule.guard == Guard.RESERVED:
+            params += [rule.need, -rule.on_hand]
+        elif rule.guard != Guard.NONE:
+            params.append(rule.need)
+        if self._driver(_update_sql(rule.guard, self._dialect), params) != 1:
+            current = self.get_balance(*key) or Balance(m.sku, m.location_id)
+            raise InsufficientStock(kind=m.kind, quantity=m.quantity, balance=current)
+        insert_rows(
+            self._conn,
+            inventory_movements,
+            [
+                {
+                    "tenant_id": m.tenant_id,
+                    "sku": m.sku,
+                    "location_id": m.location_id,
+                    "kind": str(m.kind),
+                    "quantity": m.quantity,
+                    "on_hand_delta": rule.on_hand,
+                    "reserved_delta": rule.reserved,
+                    "reason": m.reason[:200],
+                    "reference": m.reference,
+                    "at": m.at,
+                }
+            ],
+        )
+        after = self.get_balance(*key)
+        assert after is not None
+        return after
+
+    def set_safety_stock(self, tenant_id: str, sku: str, location_id: str, safety_stock: int) -> Balance:
+        self._driver(_ensure_sql(self._dialect), (tenant_id, sku, location_id))
+        b = inventory_balances.c
+        self._conn.execute(
+            inventory_balances.update()
+            .where(b.tenant_id == tenant_id, b.sku == sku, b.location_id == location_id)
+            .values(safety_stock=safety_stock)
+        )
+        balance = self.get_balance(tenant_id, sku, location_id)
+        assert balance is not None
+        return balance
+
+    def movements(self, tenant_id: str, sku: str, *, after: int | None, limit: int) -> list[Movement]:
+        mv = inventory_movements.c
+        q = sa.select(inventory_movements).where(mv.tenant_id == tenant_id, mv.sku == sku)
+        if after is not None:
+            q = q.where(mv.id > after)
+        rows = self._conn.execute(q.order_by(mv.id).limit(limit))
+        return [
+            Movement(
+                id=int(r.id),
+                tenant_id=r.tenant_id,
+                sku=r.sku,
+                location_id=r.location_id,
+                kind=MovementKind(r.kind),
+                quantity=int(r.quantity),
+                reason=r.reason,
+                reference=r.reference,
+                at=r.at,
+            )
+            for r in rows
+        ]
+
+    # reservations
+    def add_reservation(self, reservation: Reservation) -> None:
+        r = reservation
+        insert_rows(
+            self._conn,
+            inventory_reservations,
+            [
+                {
+                    "id": r.id,
+                    "tenant_id": r.tenant_id,
+                    "order_id": r.order_id,
+                    "line_no": r.line_no,
+                    "sku": r.sku,
+                    "location_id": r.location_id,
+                    "quantity": r.quantity,
+                    "status": str(r.status),
+                    "created_at": r.created_at,
+                    "expires_at": r.expires_at,
+                }
+            ],
+        )
+
+    def reservations_of(self, tenant_id: str, order_id: str, status: ReservationStatus | None) -> list[Reservation]:
+        c = inventory_reservations.c
+        q = sa.select(inventory_reservations).where(c.tenant_id == tenant_id, c.order_id == order_id)
+        if status is not None:
+            q = q.where(c.status == str(status))
+        return [_reservation(r) for r in self._conn.execute(q.order_by(c.line_no, c.location_id, c.id))]
+
+    def set_reservation_status(self, tenant_id: str, reservation_id: str, status: ReservationStatus) -> None:
+        c = inventory_reservations.c
+        self._conn.execute(
+            inventory_reservations.update()
+            .where(c.tenant_id == tenant_id, c.id == reservation_id)
+            .values(status=str(status))
+        )
+
+    def expired_reservations(self, now: datetime, limit: int) -> list[Reservation]:
+        c = inventory_reservations.c
+        q = (
+            sa.select(inventory_reservations)
+            .where(c.status == str(ReservationStatus.ACTIVE), c.expires_at.is_not(None), c.expires_at <= now)
+            .order_by(c.expires_at, c.id)
+            .limit(limit)
+        )
+        return [_reservation(r) for r in self._conn.execute(q)]
+
+    def claim_receipt(self, tenant_id: str, reference: str, summary: str) -> str | None:
+        """Insert the reference (ON CONFLICT DO NOTHING); if it was there, return the stored summary."""
+        m = "?" if self._dialect == "sqlite" else "%s"
+        sql = (
+            f"INSERT INTO inventory_receipts (tenant_id, reference, summary) VALUES ({m}, {m}, {m}) "
+            "ON CONFLICT DO NOTHING"
+        )
+        if self._driver(sql, (tenant_id, reference, summary)) == 1:
+            return None
+        c = inventory_receipts.c
+        stored: str = self._conn.execute(
+            sa.select(c.summary).where(c.tenant_id == tenant_id, c.reference == reference)
+        ).scalar_one()
+        return stored
+
+    def reconcile(self, tenant_id: str | None) -> list[Drift]:
+        """Compare every balance row with the sums of its ledger and of its active reservations."""
+        b, mv, rs = inventory_balances.c, inventory_movements.c, inventory_reservations.c
+
+        def scoped(q: Any, col: Any) -> Any:
+            return q if tenant_id is None else q.where(col == tenant_id)
+
+        stored = {
+            (r.tenant_id, r.sku, r.location_id): (int(r.on_hand), int(r.reserved))
+            for r in self._conn.execute(
+                scoped(sa.select(b.tenant_id, b.sku, b.location_id, b.on_hand, b.reserved), b.tenant_id)
+            )
+        }
+        ledger_q = sa.select(
+            mv.tenant_id, mv.sku, mv.location_id, sa.func.sum(mv.on_hand_delta), sa.func.sum(mv.reserved_delta)
+        ).group_by(mv.tenant_id, mv.sku, mv.location_id)
+        ledger = {
+            (r[0], r[1], r[2]): (int(r[3]), int(r[4])) for r in self._conn.execute(scoped(ledger_q, mv.tenant_id))
+        }
+        res_q = (
+            sa.select(rs.tenant_id, rs.sku, rs.location_id, sa.func.sum(rs.quantity))
+            .where(rs.status == str(ReservationStatus.ACTIVE))
+            .group_by(rs.tenant_id, rs.sku, rs.location_id)
+        )
+        held = {(r[0], r[1], r[2]): int(r[3]) for r in self._conn.execute(scoped(res_q, rs.tenant_id))}
+        return compare_figures(stored, ledger, held)
+
+
+def compare_figures(
+    stored: dict[tuple[str, str, str], tuple[int, int]],
+    ledger: dict[tuple[str, str, str], tuple[int, int]],
+    held: dict[tuple[str, str, str], int],
+) -> list[Drift]:
+    """Drifts between stored balances, ledger sums and active reservations (shared by the SQL and memory stores)."""
+    drifts: list[Drift] = []
+    for key in sorted(set(stored) | set(ledger) | set(held)):
+        on_hand, reserved = stored.get(key, (0, 0))
+        exp_on_hand, exp_reserved = ledger.get(key, (0, 0))
+        checks = (
+            ("on_hand", on_hand, exp_on_hand),
+            ("reserved", reserved, exp_reserved),
+            ("reservations", reserved, held.get(key, 0)),
+        )
+        drifts += [Drift(*key, figure, s, e) for figure, s, e in checks if s != e]
+    return drifts
+
+
+class SqlInventoryReads:
+    """Read-only inventory queries on the read engine (stock views, ledger pages, reconciliation)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+
+    def read(self, fn: Callable[[InventoryRepository], T]) -> T:
+        """Run ``fn`` against a repository on a read connection."""
+        with self._engine.connect() as conn:
+            return fn(SqlInventoryRepository(conn))
