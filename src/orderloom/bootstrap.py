@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
 
@@ -16,10 +16,15 @@ import yaml
 from orderloom.adapters.messaging.handlers import count_event, log_event
 from orderloom.adapters.persistence.audit_reader import SqlAuditReader
 from orderloom.adapters.persistence.engine import Engines, make_engines
+from orderloom.adapters.persistence.inventory_store import SqlInventoryReads
 from orderloom.adapters.persistence.messaging_store import SqlHandlerLedger, SqlOutboxReader
 from orderloom.adapters.persistence.queries import SqlOrderQueries
+from orderloom.adapters.persistence.retrying import RetryingRunner
 from orderloom.adapters.persistence.tenants import SqlTenantDirectory
 from orderloom.adapters.persistence.writer import GroupCommitWriter, SqlTransactionRunner
+from orderloom.application.inventory import NearestFullStockSourcing
+from orderloom.application.inventory_handlers import OrderStockHandler, inventory_subscriptions
+from orderloom.application.inventory_ports import Sourcing
 from orderloom.application.messagebus import MessageBus, Subscription
 from orderloom.application.ports import TransactionRunner
 from orderloom.application.relay import OutboxRelay
@@ -60,6 +65,9 @@ class Container:
     relay: OutboxRelay
     relay_worker: RelayWorker
     audit: SqlAuditReader
+    inventory_reads: SqlInventoryReads
+    inventory_writer: TransactionRunner
+    sourcing: Sourcing
     _started: list[Any] = field(default_factory=list, repr=False)
 
     def start(self, *, relay: bool | None = None) -> None:
@@ -94,9 +102,18 @@ def bootstrap(
     )
     outbox = SqlOutboxReader(engines.write, engines.read)
     ledger = SqlHandlerLedger(engines.write, engines.read)
+    sourcing = NearestFullStockSourcing()
+    stock_handler = OrderStockHandler(
+        runner=RetryingRunner(tx),
+        lifecycle=lifecycle,
+        sourcing=sourcing,
+        clock=utc_now,
+        unpaid_hold=timedelta(minutes=settings.inventory_unpaid_hold_minutes),
+    )
     subs = [
         Subscription("log_event", "*", log_event, durable=False),
         Subscription("count_event", "*", count_event, durable=False),
+        *inventory_subscriptions(stock_handler),
         *subscriptions,
     ]
     bus = MessageBus(ledger=ledger, clock=utc_now, subscriptions=subs, max_attempts=settings.handler_max_attempts)
@@ -115,4 +132,7 @@ def bootstrap(
         relay=relay,
         relay_worker=RelayWorker(relay=relay, bus=bus, outbox=outbox, interval=settings.relay_interval),
         audit=SqlAuditReader(engines.read),
+        inventory_reads=SqlInventoryReads(engines.read),
+        inventory_writer=RetryingRunner(writer),
+        sourcing=sourcing,
     )

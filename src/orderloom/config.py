@@ -20,5 +20,8 @@ class Settings(BaseSettings):
     relay_interval: float = Field(default=0.2, gt=0, description="seconds between relay polls when idle")
     handler_max_attempts: int = Field(default=8, ge=1, description="failures before a handler run is dead")
     group_commit_max_batch: int = Field(default=256, ge=1, description="units of work per group commit")
+    inventory_unpaid_hold_minutes: int = Field(
+        default=30, ge=1, description="minutes stock stays reserved for a confirmed order that is not paid yet"
+    )
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=False, description="JSON log lines instead of console output")
