@@ -153,9 +153,9 @@ def test_64_two_sku_orders_half_in_opposite_order_end_reserved_or_short(engines:
     now = datetime.now(UTC)
     order_ids: list[str] = []
     for n in range(CLIENTS):
-        skus = ["SKU-X", "SKU-Y"] if n % 2 == 0 else ["SKU-Y", "SKU-X"]
+        new_order = _order(n, ["SKU-X", "SKU-Y"] if n % 2 == 0 else ["SKU-Y", "SKU-X"])
 
-        def place(uow: UnitOfWork, new: NewOrder = _order(n, skus)) -> str:
+        def place(uow: UnitOfWork, new: NewOrder = new_order) -> str:
             doc = place_order(uow=uow, tenant_id=tenant, new=new, lifecycle=LIFECYCLE, actor="t", now=now)
             apply_action(
                 uow=uow,
