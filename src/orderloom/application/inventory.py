@@ -428,8 +428,11 @@ def reserve_order(
     plan = sourcing.plan(demand=demand, ship_to=ship_to, locations=locations, available=available)
     for location_id in plan.candidates:
         try:
-            with uow.savepoint():
+            if len(demand) == 1:  # a refused single reservation writes nothing: no savepoint needed
                 made = _reserve_at(uow, tenant_id, order_id, demand, location_id, now, expires_at)
+            else:
+                with uow.savepoint():
+                    made = _reserve_at(uow, tenant_id, order_id, demand, location_id, now, expires_at)
         except InsufficientStock:
             continue  # taken by a concurrent order since the plan was made: try the next candidate
         return Allocation(order_id, location_id, made)

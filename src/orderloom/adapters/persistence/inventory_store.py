@@ -8,7 +8,7 @@ figures; on SQLite the single writer serialises transactions. The hot statements
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any, TypeVar
 
@@ -60,6 +60,85 @@ def _update_sql(guard: Guard, dialect: str) -> str:
 
 
 @cache
+def _returning_sql(guard: Guard, dialect: str) -> str:
+    return _update_sql(guard, dialect) + " RETURNING on_hand, reserved, safety_stock"
+
+
+_LOC_COLUMNS = (
+    "tenant_id, id, name, type, country, region, city, postal_code, line1, latitude, longitude, capabilities, "
+    "daily_capacity, cutoff_time, time_zone, active"
+)
+_RES_COLUMNS = "id, tenant_id, order_id, line_no, sku, location_id, quantity, status, created_at, expires_at"
+
+
+@cache
+def _sql(name: str, dialect: str, n: int = 1) -> str:
+    m = "?" if dialect == "sqlite" else "%s"
+    statements = {
+        "balance": f"SELECT on_hand, reserved, safety_stock FROM inventory_balances "
+        f"WHERE tenant_id = {m} AND sku = {m} AND location_id = {m}",
+        "balances": f"SELECT sku, location_id, on_hand, reserved, safety_stock FROM inventory_balances "
+        f"WHERE tenant_id = {m} AND sku IN ({', '.join([m] * n)}) ORDER BY sku, location_id",
+        "locations": f"SELECT {_LOC_COLUMNS} FROM inventory_locations WHERE tenant_id = {m} ORDER BY id",
+        "reservations": f"SELECT {_RES_COLUMNS} FROM inventory_reservations WHERE tenant_id = {m} AND order_id = {m} "
+        "ORDER BY line_no, location_id, id",
+        "reservations_status": f"SELECT {_RES_COLUMNS} FROM inventory_reservations "
+        f"WHERE tenant_id = {m} AND order_id = {m} AND status = {m} ORDER BY line_no, location_id, id",
+    }
+    return statements[name]
+
+
+def _dt(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    parsed: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+@cache
+def _capabilities(text: str) -> frozenset[Capability]:
+    return frozenset(Capability(c) for c in text.split())
+
+
+def _location_tuple(r: Sequence[Any]) -> Location:
+    return Location(
+        tenant_id=r[0],
+        id=r[1],
+        name=r[2],
+        type=LocationType(r[3]),
+        country=r[4],
+        region=r[5],
+        city=r[6],
+        postal_code=r[7],
+        line1=r[8],
+        latitude=r[9],
+        longitude=r[10],
+        capabilities=_capabilities(r[11]),
+        daily_capacity=r[12],
+        cutoff_time=r[13],
+        time_zone=r[14],
+        active=bool(r[15]),
+    )
+
+
+def _reservation_tuple(r: Sequence[Any]) -> Reservation:
+    created = _dt(r[8])
+    assert created is not None
+    return Reservation(
+        id=r[0],
+        tenant_id=r[1],
+        order_id=r[2],
+        line_no=int(r[3]),
+        sku=r[4],
+        location_id=r[5],
+        quantity=int(r[6]),
+        status=ReservationStatus(r[7]),
+        created_at=created,
+        expires_at=_dt(r[9]),
+    )
+
+
+@cache
 def _ensure_sql(dialect: str) -> str:
     m = "?" if dialect == "sqlite" else "%s"
     return (
@@ -102,7 +181,7 @@ def _location(row: Any) -> Location:
         line1=row.line1,
         latitude=row.latitude,
         longitude=row.longitude,
-        capabilities=frozenset(Capability(c) for c in row.capabilities.split()),
+        capabilities=_capabilities(row.capabilities),
         daily_capacity=row.daily_capacity,
         cutoff_time=row.cutoff_time,
         time_zone=row.time_zone,
@@ -131,6 +210,14 @@ class SqlInventoryRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
         self._dialect = conn.dialect.name
+
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        cursor = self._conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, tuple(params))
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
 
     def _driver(self, sql: str, params: Sequence[Any]) -> int:
         cursor = self._conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -163,12 +250,7 @@ class SqlInventoryRepository:
         return _location(row)
 
     def list_locations(self, tenant_id: str) -> list[Location]:
-        rows = self._conn.execute(
-            sa.select(inventory_locations)
-            .where(inventory_locations.c.tenant_id == tenant_id)
-            .order_by(inventory_locations.c.id)
-        )
-        return [_location(r) for r in rows]
+        return [_location_tuple(r) for r in self._rows(_sql("locations", self._dialect), (tenant_id,))]
 
     def save_location(self, location: Location) -> None:
         row = _location_row(location)
@@ -180,24 +262,17 @@ class SqlInventoryRepository:
 
     # balances and the ledger
     def get_balance(self, tenant_id: str, sku: str, location_id: str) -> Balance | None:
-        b = inventory_balances.c
-        row = self._conn.execute(
-            sa.select(b.on_hand, b.reserved, b.safety_stock).where(
-                b.tenant_id == tenant_id, b.sku == sku, b.location_id == location_id
-            )
-        ).first()
-        if row is None:
+        rows = self._rows(_sql("balance", self._dialect), (tenant_id, sku, location_id))
+        if not rows:
             return None
-        return Balance(sku, location_id, int(row.on_hand), int(row.reserved), int(row.safety_stock))
+        on_hand, reserved, safety = rows[0]
+        return Balance(sku, location_id, int(on_hand), int(reserved), int(safety))
 
     def balances(self, tenant_id: str, skus: Sequence[str]) -> list[Balance]:
-        b = inventory_balances.c
-        rows = self._conn.execute(
-            sa.select(b.sku, b.location_id, b.on_hand, b.reserved, b.safety_stock)
-            .where(b.tenant_id == tenant_id, b.sku.in_(list(skus)))
-            .order_by(b.sku, b.location_id)
-        )
-        return [Balance(r.sku, r.location_id, int(r.on_hand), int(r.reserved), int(r.safety_stock)) for r in rows]
+        if not skus:
+            return []
+        rows = self._rows(_sql("balances", self._dialect, len(skus)), (tenant_id, *skus))
+        return [Balance(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in rows]
 
     def record(self, movement: Movement) -> Balance:
         """Guarded balance UPDATE, then the ledger row; InsufficientStock (nothing written) if the guard fails."""
@@ -211,7 +286,8 @@ class SqlInventoryRepository:
             params += [rule.need, -rule.on_hand]
         elif rule.guard != Guard.NONE:
             params.append(rule.need)
-        if self._driver(_update_sql(rule.guard, self._dialect), params) != 1:
+        after = self._rows(_returning_sql(rule.guard, self._dialect), params)
+        if not after:
             current = self.get_balance(*key) or Balance(m.sku, m.location_id)
             raise InsufficientStock(kind=m.kind, quantity=m.quantity, balance=current)
         insert_rows(
@@ -232,9 +308,8 @@ class SqlInventoryRepository:
                 }
             ],
         )
-        after = self.get_balance(*key)
-        assert after is not None
-        return after
+        on_hand, reserved, safety = after[0]
+        return Balance(m.sku, m.location_id, int(on_hand), int(reserved), int(safety))
 
     def set_safety_stock(self, tenant_id: str, sku: str, location_id: str, safety_stock: int) -> Balance:
         self._driver(_ensure_sql(self._dialect), (tenant_id, sku, location_id))
@@ -292,11 +367,11 @@ class SqlInventoryRepository:
         )
 
     def reservations_of(self, tenant_id: str, order_id: str, status: ReservationStatus | None) -> list[Reservation]:
-        c = inventory_reservations.c
-        q = sa.select(inventory_reservations).where(c.tenant_id == tenant_id, c.order_id == order_id)
-        if status is not None:
-            q = q.where(c.status == str(status))
-        return [_reservation(r) for r in self._conn.execute(q.order_by(c.line_no, c.location_id, c.id))]
+        if status is None:
+            rows = self._rows(_sql("reservations", self._dialect), (tenant_id, order_id))
+        else:
+            rows = self._rows(_sql("reservations_status", self._dialect), (tenant_id, order_id, str(status)))
+        return [_reservation_tuple(r) for r in rows]
 
     def set_reservation_status(self, tenant_id: str, reservation_id: str, status: ReservationStatus) -> None:
         c = inventory_reservations.c
