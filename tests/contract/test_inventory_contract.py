@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 import pytest
@@ -18,6 +19,7 @@ from orderloom.adapters.persistence.tables import outbox
 from orderloom.adapters.persistence.tenants import SqlTenantDirectory
 from orderloom.adapters.persistence.writer import GroupCommitWriter, SqlTransactionRunner
 from orderloom.application.inventory import (
+    DuplicatePurchaseOrder,
     DuplicateReceipt,
     NearestFullStockSourcing,
     OrderNotReservable,
@@ -27,7 +29,10 @@ from orderloom.application.inventory import (
     create_location,
     fulfil_order,
     ledger_page,
+    promise_presale,
+    receive_purchase_order,
     receive_stock,
+    record_purchase_order,
     release_expired,
     release_order,
     reserve_order,
@@ -441,6 +446,148 @@ class InventoryContract:
         self._act(runner, tenant, order_id, "cancel")
         with pytest.raises(OrderNotReservable, match="closed"):
             self._allocate(runner, tenant, order_id, strict=True)
+
+    # capacity
+    def test_daily_capacity_is_reserved_like_stock(self, runner: TransactionRunner) -> None:
+        tenant = self.network(runner, {"SH": 5, "BJ": 5})
+        runner.run(
+            lambda uow: update_location(
+                uow=uow, tenant_id=tenant, location_id="SH", changes={"daily_capacity": 1}, now=NOW
+            )
+        )
+        hangzhou = ShipTo(country="CN", latitude=30.25, longitude=120.17)
+
+        def reserve(order_id: str) -> Any:
+            return runner.run(
+                lambda uow: reserve_order(
+                    uow=uow,
+                    tenant_id=tenant,
+                    order_id=order_id,
+                    demand=[Demand(1, "TSHIRT-BLK-M", 1)],
+                    ship_to=hangzhou,
+                    sourcing=SOURCING,
+                    now=NOW,
+                )
+            )
+
+        day = NOW.astimezone(ZoneInfo("Asia/Shanghai")).date()
+        assert reserve("o1").location_id == "SH"
+        assert runner.run(lambda uow: uow.inventory.capacity_used(tenant, "SH", day)) == 1
+        assert reserve("o2").location_id == "BJ"  # SH has stock but no capacity left today
+        runner.run(lambda uow: release_order(uow=uow, tenant_id=tenant, order_id="o1", reason="cancel", now=NOW))
+        assert runner.run(lambda uow: uow.inventory.capacity_used(tenant, "SH", day)) == 0
+        assert reserve("o3").location_id == "SH"  # the cancelled order gave its capacity back
+        assert self.view(runner, tenant) == {"BJ": (5, 1), "SH": (5, 1)}
+
+    # presale
+    def _presale_order(self, runner: TransactionRunner, tenant: str, sku: str, qty: int) -> str:
+        body = example_order(
+            lines=[{"sku": sku, "quantity": qty, "unit_price": "10.00"}],
+            totals={"subtotal": f"{10 * qty}.00", "grand_total": f"{10 * qty}.00"},
+            payment={"status": "pending"},
+            status={"main": "pending", "sub": "awaiting_deposit"},
+        )
+        new = decode_new_order(msgspec.json.encode(body))
+        doc = runner.run(
+            lambda uow: place_order(uow=uow, tenant_id=tenant, new=new, lifecycle=LIFECYCLE, actor="t", now=NOW)
+        )
+        return str(doc["id"])
+
+    def _promise(self, runner: TransactionRunner, tenant: str, order_id: str, sku: str, qty: int) -> Any:
+        return runner.run(
+            lambda uow: promise_presale(
+                uow=uow, tenant_id=tenant, order_id=order_id, demand=[Demand(1, sku, qty)], now=NOW
+            )
+        )
+
+    def test_presale_is_promised_incoming_supply_and_allocated_on_receipt(self, runner: TransactionRunner) -> None:
+        tenant = self.network(runner, {})
+        runner.run(
+            lambda uow: record_purchase_order(
+                uow=uow,
+                tenant_id=tenant,
+                reference="PO-9",
+                location_id="SH",
+                expected_at=NOW + timedelta(days=10),
+                lines=[("PRE-1", 3)],
+            )
+        )
+        with pytest.raises(DuplicatePurchaseOrder):
+            runner.run(
+                lambda uow: record_purchase_order(
+                    uow=uow,
+                    tenant_id=tenant,
+                    reference="PO-9",
+                    location_id="SH",
+                    expected_at=NOW,
+                    lines=[("PRE-1", 1)],
+                )
+            )
+        first = self._presale_order(runner, tenant, "PRE-1", 2)
+        second = self._presale_order(runner, tenant, "PRE-1", 2)
+        third = self._presale_order(runner, tenant, "PRE-1", 1)
+        promised = self._promise(runner, tenant, first, "PRE-1", 2)
+        assert (promised.location_id, promised.reservations[0].kind, promised.reservations[0].source_ref) == (
+            "SH",
+            "incoming",
+            "PO-9",
+        )
+        assert self._promise(runner, tenant, second, "PRE-1", 2).location_id is None  # only 1 left to promise
+        assert self._promise(runner, tenant, third, "PRE-1", 1).location_id == "SH"
+        supply = runner.run(lambda uow: uow.inventory.incoming(tenant, ["PRE-1"]))
+        assert [(x.quantity, x.promised, x.promisable) for x in supply] == [(3, 3, 0)]
+        # the third customer cancels: the promise goes back to the purchase order
+        self._act(runner, tenant, third, "cancel")
+        runner.run(lambda uow: release_order(uow=uow, tenant_id=tenant, order_id=third, reason="cancel", now=NOW))
+        assert runner.run(lambda uow: uow.inventory.incoming(tenant, ["PRE-1"]))[0].promised == 2
+        # the first pays the balance before the goods arrive: it waits on the stock-shortage hold
+        self._act(runner, tenant, first, "mark_paid")
+        assert self._allocate(runner, tenant, first).location_id is None
+        assert self._status(runner, tenant, first) == "on_hold.stock_shortage"
+        served = runner.run(
+            lambda uow: receive_purchase_order(
+                uow=uow, tenant_id=tenant, reference="PO-9", lifecycle=LIFECYCLE, sourcing=SOURCING, now=NOW
+            )
+        )
+        assert served == [first]
+        assert self._status(runner, tenant, first) == "allocated.reserved"
+        assert self.view(runner, tenant, "PRE-1") == {"SH": (3, 2)}
+        assert runner.run(lambda uow: uow.inventory.incoming(tenant, ["PRE-1"])) == []
+        again = runner.run(
+            lambda uow: receive_purchase_order(
+                uow=uow, tenant_id=tenant, reference="PO-9", lifecycle=LIFECYCLE, sourcing=SOURCING, now=NOW
+            )
+        )
+        assert again == []  # receiving twice changes nothing
+        assert self.view(runner, tenant, "PRE-1") == {"SH": (3, 2)}
+        assert self.reconcile(runner, tenant) == []
+
+    def test_presale_promise_expires_when_the_presale_ends(self, runner: TransactionRunner) -> None:
+        tenant = self.network(runner, {})
+        runner.run(
+            lambda uow: record_purchase_order(
+                uow=uow,
+                tenant_id=tenant,
+                reference="PO-7",
+                location_id="BJ",
+                expected_at=NOW + timedelta(days=3),
+                lines=[("PRE-2", 1)],
+            )
+        )
+        order_id = self._presale_order(runner, tenant, "PRE-2", 1)
+        runner.run(
+            lambda uow: promise_presale(
+                uow=uow,
+                tenant_id=tenant,
+                order_id=order_id,
+                demand=[Demand(1, "PRE-2", 1)],
+                now=NOW,
+                until=NOW + timedelta(days=1),
+            )
+        )
+        assert runner.run(lambda uow: uow.inventory.incoming(tenant, ["PRE-2"]))[0].promisable == 0
+        runner.run(lambda uow: release_expired(uow=uow, now=NOW + timedelta(days=2)))
+        assert runner.run(lambda uow: uow.inventory.incoming(tenant, ["PRE-2"]))[0].promisable == 1
 
 
 class TestMemoryInventory(InventoryContract):

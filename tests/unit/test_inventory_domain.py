@@ -152,3 +152,18 @@ def test_stock_view_atp_counts_active_locations_only() -> None:
         ),
     )
     assert (view.atp, view.on_hand, view.reserved) == (7, 16, 3)
+
+
+def test_capacity_day_rolls_over_at_the_local_cut_off() -> None:
+    from datetime import UTC, date, datetime
+
+    from orderloom.domain.inventory import capacity_day
+
+    sh = _loc("SH", cutoff_time="16:00", time_zone="Asia/Shanghai")
+    # 07:59 UTC is 15:59 in Shanghai: today; 08:00 UTC is 16:00: the next day
+    assert capacity_day(sh, datetime(2026, 11, 25, 7, 59, tzinfo=UTC)) == date(2026, 11, 25)
+    assert capacity_day(sh, datetime(2026, 11, 25, 8, 0, tzinfo=UTC)) == date(2026, 11, 26)
+    # 20:00 UTC is 04:00 the next morning in Shanghai, before that day's cut-off
+    assert capacity_day(sh, datetime(2026, 11, 25, 20, 0, tzinfo=UTC)) == date(2026, 11, 26)
+    la = _loc("LA", time_zone="America/Los_Angeles")
+    assert capacity_day(la, datetime(2026, 11, 25, 3, 0, tzinfo=UTC)) == date(2026, 11, 24)

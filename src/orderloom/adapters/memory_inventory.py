@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 
 from orderloom.adapters.persistence.inventory_store import compare_figures
 from orderloom.application.inventory_ports import Drift
 from orderloom.domain.inventory import (
     Balance,
     DuplicateLocation,
+    IncomingSupply,
     Location,
     LocationNotFound,
     Movement,
@@ -30,6 +31,9 @@ class InventoryState:
     ledger: list[Movement] = field(default_factory=list)
     reservations: dict[str, Reservation] = field(default_factory=dict)
     receipts: dict[tuple[str, str], str] = field(default_factory=dict)
+    incoming: dict[tuple[str, str, str, str], IncomingSupply] = field(default_factory=dict)
+    capacity: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    claims: dict[tuple[str, str], tuple[str, str, bool]] = field(default_factory=dict)
 
 
 class MemoryInventory:
@@ -129,7 +133,76 @@ class MemoryInventory:
                 ledger[key] = (on_hand + m.rule.on_hand, reserved + m.rule.reserved)
         held: dict[tuple[str, str, str], int] = {}
         for r in self.s.reservations.values():
-            if r.status == ReservationStatus.ACTIVE and mine(r.tenant_id):
+            if r.status == ReservationStatus.ACTIVE and r.kind == "stock" and mine(r.tenant_id):
                 key = (r.tenant_id, r.sku, r.location_id)
                 held[key] = held.get(key, 0) + r.quantity
         return compare_figures(stored, ledger, held)
+
+    def promises_against(self, tenant_id: str, reference: str) -> list[Reservation]:
+        found = [
+            r
+            for r in self.s.reservations.values()
+            if r.tenant_id == tenant_id
+            and r.source_ref == reference
+            and r.kind == "incoming"
+            and r.status == ReservationStatus.ACTIVE
+        ]
+        return sorted(found, key=lambda r: (r.sku, r.location_id, r.id))
+
+    def add_incoming(self, supply: IncomingSupply) -> bool:
+        key = (supply.tenant_id, supply.reference, supply.sku, supply.location_id)
+        if key in self.s.incoming:
+            return False
+        self.s.incoming[key] = replace(supply, promised=0, received=False)
+        return True
+
+    def incoming(self, tenant_id: str, skus: Sequence[str]) -> list[IncomingSupply]:
+        wanted = set(skus)
+        found = [
+            v for (t, _, sku, _), v in self.s.incoming.items() if t == tenant_id and sku in wanted and not v.received
+        ]
+        return sorted(found, key=lambda v: (v.expected_at, v.reference, v.sku, v.location_id))
+
+    def incoming_of(self, tenant_id: str, reference: str) -> list[IncomingSupply]:
+        found = [v for (t, ref, _, _), v in self.s.incoming.items() if t == tenant_id and ref == reference]
+        return sorted(found, key=lambda v: (v.sku, v.location_id))
+
+    def promise_incoming(self, tenant_id: str, reference: str, sku: str, location_id: str, quantity: int) -> bool:
+        key = (tenant_id, reference, sku, location_id)
+        line = self.s.incoming.get(key)
+        if line is None or line.promisable < quantity:
+            return False
+        self.s.incoming[key] = replace(line, promised=line.promised + quantity)
+        return True
+
+    def unpromise_incoming(self, tenant_id: str, reference: str, sku: str, location_id: str, quantity: int) -> None:
+        key = (tenant_id, reference, sku, location_id)
+        line = self.s.incoming.get(key)
+        if line is not None and line.promised >= quantity:
+            self.s.incoming[key] = replace(line, promised=line.promised - quantity)
+
+    def mark_incoming_received(self, tenant_id: str, reference: str) -> None:
+        for key, line in list(self.s.incoming.items()):
+            if key[0] == tenant_id and key[1] == reference:
+                self.s.incoming[key] = replace(line, received=True, promised=0)
+
+    def take_capacity(self, tenant_id: str, location_id: str, day: date, limit: int, order_id: str) -> bool:
+        key = (tenant_id, location_id, day.isoformat())
+        if self.s.capacity.get(key, 0) >= limit:
+            return False
+        self.s.capacity[key] = self.s.capacity.get(key, 0) + 1
+        self.s.claims[(tenant_id, order_id)] = (location_id, day.isoformat(), True)
+        return True
+
+    def return_capacity(self, tenant_id: str, order_id: str) -> bool:
+        claim = self.s.claims.get((tenant_id, order_id))
+        if claim is None or not claim[2]:
+            return False
+        location_id, day, _ = claim
+        key = (tenant_id, location_id, day)
+        self.s.capacity[key] = max(self.s.capacity.get(key, 0) - 1, 0)
+        self.s.claims[(tenant_id, order_id)] = (location_id, day, False)
+        return True
+
+    def capacity_used(self, tenant_id: str, location_id: str, day: date) -> int:
+        return self.s.capacity.get((tenant_id, location_id, day.isoformat()), 0)

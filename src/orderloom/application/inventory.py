@@ -21,6 +21,8 @@ from orderloom.domain.events import Event
 from orderloom.domain.ids import new_id
 from orderloom.domain.inventory import (
     Balance,
+    CapacityExhausted,
+    IncomingSupply,
     InsufficientStock,
     Location,
     Movement,
@@ -29,6 +31,7 @@ from orderloom.domain.inventory import (
     ReservationStatus,
     StockNotFound,
     StockView,
+    capacity_day,
     check_quantity,
     check_sku,
     validate_location,
@@ -51,7 +54,10 @@ from orderloom.domain.sourcing import Demand, ShipTo, rank_single_locations
 
 __all__ = [
     "ALLOCATABLE",
+    "INCOMING",
+    "STOCK",
     "Allocation",
+    "DuplicatePurchaseOrder",
     "DuplicateReceipt",
     "NearestFullStockSourcing",
     "OrderNotReservable",
@@ -62,7 +68,10 @@ __all__ = [
     "create_location",
     "fulfil_order",
     "ledger_page",
+    "promise_presale",
+    "receive_purchase_order",
     "receive_stock",
+    "record_purchase_order",
     "release_expired",
     "release_order",
     "reserve_order",
@@ -73,6 +82,7 @@ __all__ = [
 ]
 
 ALLOCATABLE = ("confirmed", "on_hold.stock_shortage")
+STOCK, INCOMING = "stock", "incoming"
 LOCATION_FIELDS = frozenset(
     {
         "name",
@@ -99,6 +109,14 @@ class DuplicateReceipt(DomainError):
     def __init__(self, reference: str) -> None:
         self.reference = reference
         super().__init__(f"receipt {reference!r} was already recorded with different lines")
+
+
+class DuplicatePurchaseOrder(DomainError):
+    """A purchase order reference already recorded."""
+
+    def __init__(self, reference: str) -> None:
+        self.reference = reference
+        super().__init__(f"purchase order {reference!r} is already recorded")
 
 
 class OrderNotReservable(DomainError):
@@ -419,22 +437,28 @@ def reserve_order(
     expires_at: datetime | None = None,
 ) -> Allocation:
     """Reserve every line at one location chosen by sourcing; a shortage records StockShort and reserves nothing."""
-    held = uow.inventory.reservations_of(tenant_id, order_id, ReservationStatus.ACTIVE)
-    if held:
+    held = _active_sorted(uow, tenant_id, order_id, STOCK)
+    if held and {r.line_no for r in held} >= {d.line_no for d in demand}:
         return Allocation(order_id, held[0].location_id, held, replayed=True)
+    for r in held:  # a partial hold (e.g. a presale line whose supply fell short) is given back and sourced afresh
+        _close(
+            uow, r, kind=MovementKind.RELEASE, reason="re-sourcing the whole order", now=now, event=ReservationReleased
+        )
     skus = sorted({d.sku for d in demand})
     available = {(b.sku, b.location_id): b.available for b in uow.inventory.balances(tenant_id, skus)}
-    locations = uow.inventory.list_locations(tenant_id)
-    plan = sourcing.plan(demand=demand, ship_to=ship_to, locations=locations, available=available)
+    locations = {loc.id: loc for loc in uow.inventory.list_locations(tenant_id)}
+    plan = sourcing.plan(demand=demand, ship_to=ship_to, locations=list(locations.values()), available=available)
     for location_id in plan.candidates:
+        loc = locations[location_id]
         try:
-            if len(demand) == 1:  # a refused single reservation writes nothing: no savepoint needed
+            if len(demand) == 1 and loc.daily_capacity is None:  # a refused single reservation writes nothing
                 made = _reserve_at(uow, tenant_id, order_id, demand, location_id, now, expires_at)
             else:
                 with uow.savepoint():
                     made = _reserve_at(uow, tenant_id, order_id, demand, location_id, now, expires_at)
-        except InsufficientStock:
-            continue  # taken by a concurrent order since the plan was made: try the next candidate
+                    _take_capacity(uow, loc, order_id, now)
+        except (InsufficientStock, CapacityExhausted):
+            continue  # taken by a concurrent order since the plan was made, or the day is full: next candidate
         return Allocation(order_id, location_id, made)
     needs = [{"line_no": d.line_no, "sku": d.sku, "quantity": d.quantity} for d in demand]
     atp = {sku: sum(v for (s, _), v in available.items() if s == sku) for sku in skus}
@@ -449,6 +473,14 @@ def reserve_order(
         ]
     )
     return Allocation(order_id, None, [])
+
+
+def _take_capacity(uow: UnitOfWork, loc: Location, order_id: str, now: datetime) -> None:
+    if loc.daily_capacity is None:
+        return
+    day = capacity_day(loc, now)
+    if not uow.inventory.take_capacity(loc.tenant_id, loc.id, day, loc.daily_capacity, order_id):
+        raise CapacityExhausted(loc.id, day, loc.daily_capacity)
 
 
 def _demand(order: Order) -> list[Demand]:
@@ -487,6 +519,12 @@ def allocate_order(
         if strict:
             raise OrderNotReservable(order_id, str(order.status))
         return None
+    promised = _active_sorted(uow, tenant_id, order_id, INCOMING)
+    if promised:  # a presale order waits for its purchase orders; their receipt turns promises into reservations
+        if str(order.status) != ALLOCATABLE[1]:
+            refs = ", ".join(sorted({r.source_ref or "" for r in promised}))
+            _act(uow, order, "stock_shortage", f"waiting for incoming supply ({refs})", lifecycle, now)
+        return Allocation(order_id, None, promised)
     expires_at = now + unpaid_hold if order.balance_due() else None
     alloc = reserve_order(
         uow=uow,
@@ -504,17 +542,21 @@ def allocate_order(
         action, reason = "stock_shortage", "no single active location holds every line"
     else:
         return alloc  # still short: stays on hold
+    _act(uow, order, action, reason, lifecycle, now)
+    return alloc
+
+
+def _act(uow: UnitOfWork, order: Order, action: str, reason: str, lifecycle: Lifecycle, now: datetime) -> None:
     apply_action(
         uow=uow,
-        tenant_id=tenant_id,
-        order_id=order_id,
+        tenant_id=order.tenant_id,
+        order_id=order.id,
         action=action,
         params={"reason": reason},
         lifecycle=lifecycle,
         actor="inventory",
         now=now,
     )
-    return alloc
 
 
 def _close(
@@ -536,32 +578,60 @@ def _close(
     uow.outbox.add([_stock_event(event, m, balance, order_id=r.order_id, line_no=r.line_no, reservation_id=r.id)])
 
 
-def _active_sorted(uow: UnitOfWork, tenant_id: str, order_id: str) -> list[Reservation]:
+def _active_sorted(uow: UnitOfWork, tenant_id: str, order_id: str, kind: str) -> list[Reservation]:
     held = uow.inventory.reservations_of(tenant_id, order_id, ReservationStatus.ACTIVE)
-    return sorted(held, key=lambda r: (r.sku, r.location_id, r.line_no))
+    return sorted((r for r in held if r.kind == kind), key=lambda r: (r.sku, r.location_id, r.line_no))
+
+
+def _drop_promise(uow: UnitOfWork, r: Reservation, *, reason: str, now: datetime, event: type[Event]) -> None:
+    assert r.source_ref is not None
+    uow.inventory.unpromise_incoming(r.tenant_id, r.source_ref, r.sku, r.location_id, r.quantity)
+    uow.inventory.set_reservation_status(r.tenant_id, r.id, ReservationStatus.RELEASED)
+    data = {
+        "order_id": r.order_id,
+        "line_no": r.line_no,
+        "reservation_id": r.id,
+        "sku": r.sku,
+        "location_id": r.location_id,
+        "quantity": r.quantity,
+        "purchase_order": r.source_ref,
+        "reason": reason,
+    }
+    uow.outbox.add([event(tenant_id=r.tenant_id, aggregate_id=r.order_id, occurred_at=now, data=data)])
+
+
+def _release(uow: UnitOfWork, r: Reservation, *, reason: str, now: datetime, event: type[Event]) -> None:
+    if r.kind == INCOMING:
+        _drop_promise(uow, r, reason=reason, now=now, event=event)
+    else:
+        _close(uow, r, kind=MovementKind.RELEASE, reason=reason, now=now, event=event)
 
 
 def release_order(*, uow: UnitOfWork, tenant_id: str, order_id: str, reason: str, now: datetime) -> int:
-    """Give back every active reservation of an order (cancellation, reallocation); returns how many."""
-    held = _active_sorted(uow, tenant_id, order_id)
+    """Give back an order's active reservations, presale promises and capacity (cancellation); returns how many."""
+    held = _active_sorted(uow, tenant_id, order_id, STOCK) + _active_sorted(uow, tenant_id, order_id, INCOMING)
     for r in held:
-        _close(uow, r, kind=MovementKind.RELEASE, reason=reason, now=now, event=ReservationReleased)
+        _release(uow, r, reason=reason, now=now, event=ReservationReleased)
+    uow.inventory.return_capacity(tenant_id, order_id)
     return len(held)
 
 
 def fulfil_order(*, uow: UnitOfWork, tenant_id: str, order_id: str, now: datetime) -> int:
     """The order's reserved units leave their locations (shipped): on-hand and reserved both drop."""
-    held = _active_sorted(uow, tenant_id, order_id)
+    held = _active_sorted(uow, tenant_id, order_id, STOCK)
     for r in held:
         _close(uow, r, kind=MovementKind.FULFILMENT, reason="shipped", now=now, event=StockFulfilled)
     return len(held)
 
 
 def release_expired(*, uow: UnitOfWork, now: datetime, limit: int = 500) -> int:
-    """Release active reservations of unpaid orders whose hold has expired; returns how many."""
+    """Release reservations of unpaid orders and presale promises whose time is up; returns how many."""
     expired = sorted(uow.inventory.expired_reservations(now, limit), key=lambda r: (r.sku, r.location_id))
     for r in expired:
-        _close(uow, r, kind=MovementKind.RELEASE, reason="unpaid hold expired", now=now, event=ReservationExpired)
+        reason = "presale ended" if r.kind == INCOMING else "unpaid hold expired"
+        _release(uow, r, reason=reason, now=now, event=ReservationExpired)
+    for tenant_id, order_id in sorted({(r.tenant_id, r.order_id) for r in expired if r.kind == STOCK}):
+        uow.inventory.return_capacity(tenant_id, order_id)
     return len(expired)
 
 
@@ -586,3 +656,167 @@ def ledger_page(
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].id if more and rows else None)
+
+
+def record_purchase_order(
+    *,
+    uow: UnitOfWork,
+    tenant_id: str,
+    reference: str,
+    location_id: str,
+    expected_at: datetime,
+    lines: Sequence[tuple[str, int]],
+) -> list[IncomingSupply]:
+    """Record future supply (a purchase order expected at a location) that presale orders may be promised."""
+    errors = [FieldError(f"lines[{i}].quantity", "more than 0") for i, (_, q) in enumerate(lines) if q <= 0]
+    if not lines:
+        errors.append(FieldError("lines", "at least one line"))
+    if expected_at.tzinfo is None:
+        errors.append(FieldError("expected_at", "give a UTC offset"))
+    if errors:
+        raise ValidationFailed(errors)
+    uow.inventory.get_location(tenant_id, location_id)
+    if uow.inventory.incoming_of(tenant_id, reference):
+        raise DuplicatePurchaseOrder(reference)
+    for i, (sku, qty) in enumerate(lines):
+        check_sku(sku, f"lines[{i}].sku")
+        supply = IncomingSupply(
+            tenant_id=tenant_id,
+            reference=reference,
+            sku=sku,
+            location_id=location_id,
+            quantity=check_quantity(qty, f"lines[{i}].quantity"),
+            promised=0,
+            expected_at=expected_at,
+        )
+        if not uow.inventory.add_incoming(supply):
+            raise DuplicatePurchaseOrder(reference)
+    return uow.inventory.incoming_of(tenant_id, reference)
+
+
+def _promise_line(
+    uow: UnitOfWork, tenant_id: str, order_id: str, d: Demand, until: datetime | None, now: datetime
+) -> Reservation:
+    for supply in uow.inventory.incoming(tenant_id, [d.sku]):
+        if supply.promisable < d.quantity:
+            continue
+        if uow.inventory.promise_incoming(tenant_id, supply.reference, d.sku, supply.location_id, d.quantity):
+            r = Reservation(
+                id=new_id("res"),
+                tenant_id=tenant_id,
+                order_id=order_id,
+                line_no=d.line_no,
+                sku=d.sku,
+                location_id=supply.location_id,
+                quantity=d.quantity,
+                status=ReservationStatus.ACTIVE,
+                created_at=now,
+                expires_at=until,
+                kind=INCOMING,
+                source_ref=supply.reference,
+            )
+            uow.inventory.add_reservation(r)
+            return r
+    raise InsufficientStock(kind=MovementKind.RESERVATION, quantity=d.quantity, balance=Balance(d.sku, "(incoming)"))
+
+
+def promise_presale(
+    *,
+    uow: UnitOfWork,
+    tenant_id: str,
+    order_id: str,
+    demand: Sequence[Demand],
+    now: datetime,
+    until: datetime | None = None,
+) -> Allocation:
+    """Promise a presale order's lines against open purchase orders (earliest first), all lines or none.
+
+    The promises turn into stock reservations when the purchase order is received, and are released if the order is
+    cancelled or the presale ends (``until``) first.
+    """
+    held = _active_sorted(uow, tenant_id, order_id, INCOMING)
+    if held:
+        return Allocation(order_id, held[0].location_id, held, replayed=True)
+    try:
+        with uow.savepoint():
+            made = [
+                _promise_line(uow, tenant_id, order_id, d, until, now)
+                for d in sorted(demand, key=lambda d: (d.sku, d.line_no))
+            ]
+    except InsufficientStock:
+        needs = [{"line_no": d.line_no, "sku": d.sku, "quantity": d.quantity} for d in demand]
+        data = {"order_id": order_id, "lines": needs, "presale": True}
+        uow.outbox.add([StockShort(tenant_id=tenant_id, aggregate_id=order_id, occurred_at=now, data=data)])
+        return Allocation(order_id, None, [])
+    uow.outbox.add(
+        [
+            StockReserved(
+                tenant_id=tenant_id,
+                aggregate_id=order_id,
+                occurred_at=now,
+                data={
+                    "order_id": order_id,
+                    "line_no": r.line_no,
+                    "reservation_id": r.id,
+                    "sku": r.sku,
+                    "location_id": r.location_id,
+                    "quantity": r.quantity,
+                    "purchase_order": r.source_ref,
+                    "presale": True,
+                },
+            )
+            for r in made
+        ]
+    )
+    return Allocation(order_id, made[0].location_id, made)
+
+
+def _convert(uow: UnitOfWork, promise: Reservation, now: datetime) -> str | None:
+    """Turn a presale promise into a stock reservation; returns the order id, or None if the stock is not there."""
+    m = Movement(
+        tenant_id=promise.tenant_id,
+        sku=promise.sku,
+        location_id=promise.location_id,
+        kind=MovementKind.RESERVATION,
+        quantity=promise.quantity,
+        reason="presale supply received",
+        reference=promise.order_id,
+        at=now,
+    )
+    try:
+        with uow.savepoint():
+            balance = uow.inventory.record(m)
+    except InsufficientStock:
+        _drop_promise(uow, promise, reason="not enough stock at receipt", now=now, event=ReservationReleased)
+        return None
+    uow.inventory.set_reservation_status(promise.tenant_id, promise.id, ReservationStatus.FULFILLED)
+    r = replace(promise, id=new_id("res"), kind=STOCK, expires_at=None, created_at=now)
+    uow.inventory.add_reservation(r)
+    uow.outbox.add(
+        [_stock_event(StockReserved, m, balance, order_id=r.order_id, line_no=r.line_no, reservation_id=r.id)]
+    )
+    return promise.order_id
+
+
+def receive_purchase_order(
+    *, uow: UnitOfWork, tenant_id: str, reference: str, lifecycle: Lifecycle, sourcing: Sourcing, now: datetime
+) -> list[str]:
+    """Receive a purchase order in full: its units become stock, its presale promises become reservations, and
+    presale orders waiting on the stock-shortage hold are allocated. Returns the ids of the orders it served."""
+    supply = uow.inventory.incoming_of(tenant_id, reference)
+    if not supply:
+        raise StockNotFound(reference)
+    if all(s.received for s in supply):
+        return []
+    promises = uow.inventory.promises_against(tenant_id, reference)
+    lines = [ReceiptLine(s.sku, s.location_id, s.quantity) for s in supply]
+    receive_stock(uow=uow, tenant_id=tenant_id, reference=reference, lines=lines, reason="purchase order", now=now)
+    uow.inventory.mark_incoming_received(tenant_id, reference)
+    served = sorted({oid for p in promises if (oid := _convert(uow, p, now)) is not None})
+    for order_id in served:
+        order = uow.orders.get(tenant_id, order_id)
+        if str(order.status) == ALLOCATABLE[1] and not _active_sorted(uow, tenant_id, order_id, INCOMING):
+            allocate_order(
+                uow=uow, tenant_id=tenant_id, order_id=order_id, lifecycle=lifecycle, sourcing=sourcing, now=now
+            )
+    return served

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
-from orderloom.domain.inventory import Balance, Location, Movement, Reservation, ReservationStatus
+from orderloom.domain.inventory import Balance, IncomingSupply, Location, Movement, Reservation, ReservationStatus
 from orderloom.domain.sourcing import Demand, ShipTo
 
 __all__ = ["Drift", "InventoryRepository", "Sourcing", "SourcingPlan"]
@@ -74,7 +74,37 @@ class InventoryRepository(Protocol):
         """Claim a receipt reference; returns the summary stored by an earlier claim (a replay), else None."""
 
     def reconcile(self, tenant_id: str | None) -> list[Drift]:
-        """Balances recomputed from the ledger and active reservations; every disagreement found."""
+        """Balances recomputed from the ledger and active stock reservations; every disagreement found."""
+
+    def promises_against(self, tenant_id: str, reference: str) -> list[Reservation]:
+        """Active incoming (presale) reservations against a purchase order, by sku, location and id."""
+
+    def add_incoming(self, supply: IncomingSupply) -> bool:
+        """Record a purchase order line; False if that (reference, sku, location) is already recorded."""
+
+    def incoming(self, tenant_id: str, skus: Sequence[str]) -> list[IncomingSupply]:
+        """Open (not yet received) supply of these SKUs, earliest expected first."""
+
+    def incoming_of(self, tenant_id: str, reference: str) -> list[IncomingSupply]:
+        """Every line of a purchase order, by sku and location."""
+
+    def promise_incoming(self, tenant_id: str, reference: str, sku: str, location_id: str, quantity: int) -> bool:
+        """Atomically promise units of an open supply line if that many are still unpromised."""
+
+    def unpromise_incoming(self, tenant_id: str, reference: str, sku: str, location_id: str, quantity: int) -> None:
+        """Give promised units back to a supply line."""
+
+    def mark_incoming_received(self, tenant_id: str, reference: str) -> None:
+        """Close a purchase order's lines: its units are now stock."""
+
+    def take_capacity(self, tenant_id: str, location_id: str, day: date, limit: int, order_id: str) -> bool:
+        """Atomically count an order against a location's capacity for a day; False if the day is full."""
+
+    def return_capacity(self, tenant_id: str, order_id: str) -> bool:
+        """Give back the capacity an order took (if it holds any); True if something was returned."""
+
+    def capacity_used(self, tenant_id: str, location_id: str, day: date) -> int:
+        """Orders counted against a location for a day."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from orderloom.domain.errors import DomainError, FieldError, ValidationFailed
 from orderloom.domain.values import Sku
@@ -18,8 +19,10 @@ __all__ = [
     "MAX_QUANTITY",
     "Balance",
     "Capability",
+    "CapacityExhausted",
     "DuplicateLocation",
     "Guard",
+    "IncomingSupply",
     "InsufficientStock",
     "InvalidMovement",
     "Location",
@@ -32,6 +35,7 @@ __all__ = [
     "ReservationStatus",
     "StockNotFound",
     "StockView",
+    "capacity_day",
     "check_quantity",
     "check_sku",
     "movement_rule",
@@ -225,7 +229,7 @@ class Movement:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Reservation:
-    """Stock held for one order line at one location."""
+    """Stock held for one order line at one location (or, for a presale, promised against incoming supply)."""
 
     id: str
     tenant_id: str
@@ -237,6 +241,8 @@ class Reservation:
     status: ReservationStatus
     created_at: datetime
     expires_at: datetime | None = None
+    kind: str = "stock"  # stock: held at the location now; incoming: promised against a purchase order (presale)
+    source_ref: str | None = None  # the purchase order of an incoming reservation
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -331,3 +337,42 @@ class StockView:
     def reserved(self) -> int:
         """Units held for orders across the network."""
         return sum(b.reserved for b, _ in self.balances)
+
+
+class CapacityExhausted(DomainError):
+    """A location has taken as many orders as it can ship for that day."""
+
+    def __init__(self, location_id: str, day: date, capacity: int) -> None:
+        self.location_id = location_id
+        self.day = day
+        self.capacity = capacity
+        super().__init__(f"location {location_id} is at its daily capacity of {capacity} orders for {day.isoformat()}")
+
+
+def capacity_day(location: Location, now: datetime) -> date:
+    """The local shipping day an order placed ``now`` counts against: after the cut-off it is the next day."""
+    local = now.astimezone(ZoneInfo(location.time_zone))
+    if location.cutoff_time is not None:
+        hours, minutes = (int(x) for x in location.cutoff_time.split(":"))
+        if local.time() >= time(hours, minutes):
+            return local.date() + timedelta(days=1)
+    return local.date()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncomingSupply:
+    """Units on a purchase order, expected at a location: presale orders may be promised against them."""
+
+    tenant_id: str
+    reference: str
+    sku: str
+    location_id: str
+    quantity: int
+    promised: int
+    expected_at: datetime
+    received: bool = False
+
+    @property
+    def promisable(self) -> int:
+        """Units not yet promised to presale orders."""
+        return 0 if self.received else max(self.quantity - self.promised, 0)

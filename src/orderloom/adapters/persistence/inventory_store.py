@@ -8,7 +8,7 @@ figures; on SQLite the single writer serialises transactions. The hot statements
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any, TypeVar
 
@@ -17,6 +17,9 @@ import sqlalchemy as sa
 from orderloom.adapters.persistence.fastinsert import insert_rows
 from orderloom.adapters.persistence.tables_inventory import (
     inventory_balances,
+    inventory_capacity,
+    inventory_capacity_claims,
+    inventory_incoming,
     inventory_locations,
     inventory_movements,
     inventory_receipts,
@@ -28,6 +31,7 @@ from orderloom.domain.inventory import (
     Capability,
     DuplicateLocation,
     Guard,
+    IncomingSupply,
     InsufficientStock,
     Location,
     LocationNotFound,
@@ -68,7 +72,9 @@ _LOC_COLUMNS = (
     "tenant_id, id, name, type, country, region, city, postal_code, line1, latitude, longitude, capabilities, "
     "daily_capacity, cutoff_time, time_zone, active"
 )
-_RES_COLUMNS = "id, tenant_id, order_id, line_no, sku, location_id, quantity, status, created_at, expires_at"
+_RES_COLUMNS = (
+    "id, tenant_id, order_id, line_no, sku, location_id, quantity, status, created_at, expires_at, kind, source_ref"
+)
 
 
 @cache
@@ -135,6 +141,8 @@ def _reservation_tuple(r: Sequence[Any]) -> Reservation:
         status=ReservationStatus(r[7]),
         created_at=created,
         expires_at=_dt(r[9]),
+        kind=r[10],
+        source_ref=r[11],
     )
 
 
@@ -201,6 +209,8 @@ def _reservation(row: Any) -> Reservation:
         status=ReservationStatus(row.status),
         created_at=row.created_at,
         expires_at=row.expires_at,
+        kind=row.kind,
+        source_ref=row.source_ref,
     )
 
 
@@ -362,6 +372,8 @@ class SqlInventoryRepository:
                     "status": str(r.status),
                     "created_at": r.created_at,
                     "expires_at": r.expires_at,
+                    "kind": r.kind,
+                    "source_ref": r.source_ref,
                 }
             ],
         )
@@ -427,11 +439,151 @@ class SqlInventoryRepository:
         }
         res_q = (
             sa.select(rs.tenant_id, rs.sku, rs.location_id, sa.func.sum(rs.quantity))
-            .where(rs.status == str(ReservationStatus.ACTIVE))
+            .where(rs.status == str(ReservationStatus.ACTIVE), rs.kind == "stock")
             .group_by(rs.tenant_id, rs.sku, rs.location_id)
         )
         held = {(r[0], r[1], r[2]): int(r[3]) for r in self._conn.execute(scoped(res_q, rs.tenant_id))}
         return compare_figures(stored, ledger, held)
+
+    # presale: incoming supply
+    def promises_against(self, tenant_id: str, reference: str) -> list[Reservation]:
+        c = inventory_reservations.c
+        q = (
+            sa.select(inventory_reservations)
+            .where(
+                c.tenant_id == tenant_id,
+                c.source_ref == reference,
+                c.kind == "incoming",
+                c.status == str(ReservationStatus.ACTIVE),
+            )
+            .order_by(c.sku, c.location_id, c.id)
+        )
+        return [_reservation(r) for r in self._conn.execute(q)]
+
+    def add_incoming(self, supply: IncomingSupply) -> bool:
+        m = "?" if self._dialect == "sqlite" else "%s"
+        sql = (
+            "INSERT INTO inventory_incoming (tenant_id, reference, sku, location_id, quantity, promised, expected_at, "
+            f"received) VALUES ({m}, {m}, {m}, {m}, {m}, 0, {m}, {m}) ON CONFLICT DO NOTHING"
+        )
+        expected: Any = supply.expected_at.astimezone(UTC)
+        if self._dialect == "sqlite":
+            expected = expected.strftime("%Y-%m-%d %H:%M:%S.%f")
+        params = (supply.tenant_id, supply.reference, supply.sku, supply.location_id, supply.quantity, expected, False)
+        return self._driver(sql, params) == 1
+
+    def _incoming(self, q: Any) -> list[IncomingSupply]:
+        return [
+            IncomingSupply(
+                tenant_id=r.tenant_id,
+                reference=r.reference,
+                sku=r.sku,
+                location_id=r.location_id,
+                quantity=int(r.quantity),
+                promised=int(r.promised),
+                expected_at=r.expected_at,
+                received=bool(r.received),
+            )
+            for r in self._conn.execute(q)
+        ]
+
+    def incoming(self, tenant_id: str, skus: Sequence[str]) -> list[IncomingSupply]:
+        c = inventory_incoming.c
+        return self._incoming(
+            sa.select(inventory_incoming)
+            .where(c.tenant_id == tenant_id, c.sku.in_(list(skus)), c.received.is_(False))
+            .order_by(c.expected_at, c.reference, c.sku, c.location_id)
+        )
+
+    def incoming_of(self, tenant_id: str, reference: str) -> list[IncomingSupply]:
+        c = inventory_incoming.c
+        return self._incoming(
+            sa.select(inventory_incoming)
+            .where(c.tenant_id == tenant_id, c.reference == reference)
+            .order_by(c.sku, c.location_id)
+        )
+
+    def _incoming_update(self, values: dict[str, Any], *conds: Any, key: tuple[str, str, str, str]) -> int:
+        c = inventory_incoming.c
+        tenant_id, reference, sku, location_id = key
+        stmt = (
+            inventory_incoming.update()
+            .where(
+                c.tenant_id == tenant_id, c.reference == reference, c.sku == sku, c.location_id == location_id, *conds
+            )
+            .values(values)
+        )
+        return int(self._conn.execute(stmt).rowcount)
+
+    def promise_incoming(self, tenant_id: str, reference: str, sku: str, location_id: str, quantity: int) -> bool:
+        c = inventory_incoming.c
+        key = (tenant_id, reference, sku, location_id)
+        cond = (c.received.is_(False), c.quantity - c.promised >= quantity)
+        return self._incoming_update({"promised": c.promised + quantity}, *cond, key=key) == 1
+
+    def unpromise_incoming(self, tenant_id: str, reference: str, sku: str, location_id: str, quantity: int) -> None:
+        c = inventory_incoming.c
+        key = (tenant_id, reference, sku, location_id)
+        self._incoming_update({"promised": c.promised - quantity}, c.promised >= quantity, key=key)
+
+    def mark_incoming_received(self, tenant_id: str, reference: str) -> None:
+        c = inventory_incoming.c
+        self._conn.execute(
+            inventory_incoming.update()
+            .where(c.tenant_id == tenant_id, c.reference == reference)
+            .values(received=True, promised=0)
+        )
+
+    # capacity
+    def take_capacity(self, tenant_id: str, location_id: str, day: date, limit: int, order_id: str) -> bool:
+        m = "?" if self._dialect == "sqlite" else "%s"
+        key = (tenant_id, location_id, day.isoformat())
+        self._driver(
+            f"INSERT INTO inventory_capacity (tenant_id, location_id, day, used) VALUES ({m}, {m}, {m}, 0) "
+            "ON CONFLICT DO NOTHING",
+            key,
+        )
+        taken = self._driver(
+            f"UPDATE inventory_capacity SET used = used + 1 WHERE tenant_id = {m} AND location_id = {m} AND day = {m} "
+            f"AND used < {m}",
+            (*key, limit),
+        )
+        if taken != 1:
+            return False
+        self._conn.execute(
+            inventory_capacity_claims.insert().values(
+                tenant_id=tenant_id, order_id=order_id, location_id=location_id, day=day.isoformat(), active=True
+            )
+        )
+        return True
+
+    def return_capacity(self, tenant_id: str, order_id: str) -> bool:
+        cl, cap = inventory_capacity_claims.c, inventory_capacity.c
+        claim = self._conn.execute(
+            sa.select(cl.location_id, cl.day).where(cl.tenant_id == tenant_id, cl.order_id == order_id, cl.active)
+        ).first()
+        if claim is None:
+            return False
+        self._conn.execute(
+            inventory_capacity.update()
+            .where(cap.tenant_id == tenant_id, cap.location_id == claim.location_id, cap.day == claim.day, cap.used > 0)
+            .values(used=cap.used - 1)
+        )
+        self._conn.execute(
+            inventory_capacity_claims.update()
+            .where(cl.tenant_id == tenant_id, cl.order_id == order_id)
+            .values(active=False)
+        )
+        return True
+
+    def capacity_used(self, tenant_id: str, location_id: str, day: date) -> int:
+        cap = inventory_capacity.c
+        used = self._conn.execute(
+            sa.select(cap.used).where(
+                cap.tenant_id == tenant_id, cap.location_id == location_id, cap.day == day.isoformat()
+            )
+        ).scalar_one_or_none()
+        return int(used or 0)
 
 
 def compare_figures(

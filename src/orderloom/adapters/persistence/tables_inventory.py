@@ -8,6 +8,9 @@ from orderloom.adapters.persistence.tables import BigId, UtcDateTime, metadata
 
 __all__ = [
     "inventory_balances",
+    "inventory_capacity",
+    "inventory_capacity_claims",
+    "inventory_incoming",
     "inventory_locations",
     "inventory_movements",
     "inventory_receipts",
@@ -78,7 +81,10 @@ inventory_reservations = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("expires_at", UtcDateTime(), nullable=True),
+    sa.Column("kind", sa.String(16), nullable=False, server_default="stock"),  # stock | incoming (presale)
+    sa.Column("source_ref", sa.String(128), nullable=True),  # the purchase order of an incoming reservation
     sa.Index("ix_inventory_reservations_order", "tenant_id", "order_id"),
+    sa.Index("ix_inventory_reservations_source", "tenant_id", "source_ref"),
     sa.Index("ix_inventory_reservations_expiry", "status", "expires_at"),
 )
 
@@ -88,4 +94,39 @@ inventory_receipts = sa.Table(
     sa.Column("tenant_id", sa.String(40), primary_key=True),
     sa.Column("reference", sa.String(128), primary_key=True),
     sa.Column("summary", sa.Text(), nullable=False),
+)
+
+inventory_incoming = sa.Table(
+    "inventory_incoming",
+    metadata,
+    sa.Column("tenant_id", sa.String(40), primary_key=True),
+    sa.Column("reference", sa.String(128), primary_key=True),
+    sa.Column("sku", sa.String(64), primary_key=True),
+    sa.Column("location_id", sa.String(40), primary_key=True),
+    sa.Column("quantity", sa.BigInteger(), nullable=False),
+    sa.Column("promised", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("expected_at", UtcDateTime(), nullable=False),
+    sa.Column("received", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.CheckConstraint("promised >= 0 AND promised <= quantity", name="promised_within_quantity"),
+    sa.Index("ix_inventory_incoming_sku", "tenant_id", "sku", "expected_at"),
+)
+
+inventory_capacity = sa.Table(
+    "inventory_capacity",
+    metadata,
+    sa.Column("tenant_id", sa.String(40), primary_key=True),
+    sa.Column("location_id", sa.String(40), primary_key=True),
+    sa.Column("day", sa.String(10), primary_key=True),
+    sa.Column("used", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.CheckConstraint("used >= 0", name="used_non_negative"),
+)
+
+inventory_capacity_claims = sa.Table(
+    "inventory_capacity_claims",
+    metadata,
+    sa.Column("tenant_id", sa.String(40), primary_key=True),
+    sa.Column("order_id", sa.String(40), primary_key=True),
+    sa.Column("location_id", sa.String(40), nullable=False),
+    sa.Column("day", sa.String(10), nullable=False),
+    sa.Column("active", sa.Boolean(), nullable=False),
 )
