@@ -219,3 +219,46 @@ def test_other_tenants_stock_is_invisible(client: TestClient, auth: dict[str, st
     _problem(client.get("/v1/inventory/TSHIRT-BLK-M", headers=other), 404, "stock-not-found")
     _problem(client.get("/v1/locations/SH-WH1", headers=other), 404, "location-not-found")
     assert client.get("/v1/locations", headers=other).json() == {"items": []}
+
+
+def test_presale_deposit_promises_incoming_supply_and_receipt_allocates(
+    client: TestClient, auth: dict[str, str], container: Container
+) -> None:
+    assert client.post("/v1/locations", json=SH, headers=auth).status_code == 201
+    po = {"reference": "PO-77", "location_id": "SH-WH1", "expected_at": "2026-12-20T00:00:00Z"}
+    r = client.post(
+        "/v1/inventory/purchase-orders", json={**po, "lines": [{"sku": "PRE-1", "quantity": 2}]}, headers=auth
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["lines"][0]["promisable"] == 2
+    dup = client.post(
+        "/v1/inventory/purchase-orders", json={**po, "lines": [{"sku": "PRE-1", "quantity": 1}]}, headers=auth
+    )
+    _problem(dup, 409, "duplicate-purchase-order")
+    naive = {**po, "reference": "PO-78", "expected_at": "2026-12-20T00:00:00", "lines": [{"sku": "A", "quantity": 1}]}
+    _problem(client.post("/v1/inventory/purchase-orders", json=naive, headers=auth), 422, "validation-error")
+    body = example_order(
+        lines=[{"sku": "PRE-1", "quantity": 1, "unit_price": "80.00"}],
+        totals={"subtotal": "80.00", "grand_total": "80.00"},
+        payment={"status": "pending"},
+        status={"main": "pending", "sub": "awaiting_deposit"},
+    )
+    order = client.post("/v1/orders", json=body, headers=auth).json()
+    assert client.post(f"/v1/orders/{order['id']}/actions/record_partial_payment", headers=auth).status_code == 200
+    container.relay.drain()
+    view = client.get("/v1/inventory/PRE-1", headers=auth).json()
+    assert (view["atp"], view["promisable_incoming"], view["incoming"][0]["promised"]) == (0, 1, 1)
+    assert client.post(f"/v1/orders/{order['id']}/actions/mark_paid", headers=auth).status_code == 200
+    container.relay.drain()
+    doc = client.get(f"/v1/orders/{order['id']}", headers=auth).json()
+    assert doc["status"] == {"main": "on_hold", "sub": "stock_shortage"}  # paid, goods not here yet
+    r = client.post("/v1/inventory/purchase-orders/PO-77/receipt", headers=auth)
+    assert (r.status_code, r.json()["served_orders"]) == (200, [order["id"]])
+    assert client.get(f"/v1/orders/{order['id']}", headers=auth).json()["status"]["main"] == "allocated"
+    view = client.get("/v1/inventory/PRE-1", headers=auth).json()
+    assert (view["on_hand"], view["reserved"], view["atp"], view["incoming"]) == (2, 1, 1, [])
+    _problem(
+        client.post("/v1/inventory/purchase-orders/PO-NOPE/receipt", headers=auth), 404, "purchase-order-not-found"
+    )
+    cap = client.get("/v1/locations/SH-WH1/capacity?day=2026-12-01", headers=auth).json()
+    assert cap == {"location_id": "SH-WH1", "day": "2026-12-01", "capacity": 5000, "used": 0, "remaining": 5000}

@@ -61,6 +61,7 @@ __all__ = [
     "DuplicateReceipt",
     "NearestFullStockSourcing",
     "OrderNotReservable",
+    "PurchaseOrderNotFound",
     "ReceiptLine",
     "ReceiptResult",
     "adjust_stock",
@@ -117,6 +118,14 @@ class DuplicatePurchaseOrder(DomainError):
     def __init__(self, reference: str) -> None:
         self.reference = reference
         super().__init__(f"purchase order {reference!r} is already recorded")
+
+
+class PurchaseOrderNotFound(DomainError):
+    """No purchase order with that reference."""
+
+    def __init__(self, reference: str) -> None:
+        self.reference = reference
+        super().__init__(f"purchase order {reference!r} not found")
 
 
 class OrderNotReservable(DomainError):
@@ -639,10 +648,11 @@ def stock_view(*, inventory: InventoryRepository, tenant_id: str, sku: str) -> S
     """A SKU's balance at every location and its network ATP; StockNotFound if no location has a record."""
     check_sku(sku)
     balances = inventory.balances(tenant_id, [sku])
-    if not balances:
+    incoming = inventory.incoming(tenant_id, [sku])
+    if not balances and not incoming:
         raise StockNotFound(sku)
     active = {loc.id: loc.active for loc in inventory.list_locations(tenant_id)}
-    return StockView(sku, tuple((b, active.get(b.location_id, False)) for b in balances))
+    return StockView(sku, tuple((b, active.get(b.location_id, False)) for b in balances), tuple(incoming))
 
 
 def ledger_page(
@@ -805,7 +815,7 @@ def receive_purchase_order(
     presale orders waiting on the stock-shortage hold are allocated. Returns the ids of the orders it served."""
     supply = uow.inventory.incoming_of(tenant_id, reference)
     if not supply:
-        raise StockNotFound(reference)
+        raise PurchaseOrderNotFound(reference)
     if all(s.received for s in supply):
         return []
     promises = uow.inventory.promises_against(tenant_id, reference)

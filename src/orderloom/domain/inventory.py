@@ -322,6 +322,12 @@ class StockView:
 
     sku: str
     balances: tuple[tuple[Balance, bool], ...]  # (balance, location active)
+    incoming: tuple[IncomingSupply, ...] = ()  # open purchase orders
+
+    @property
+    def promisable_incoming(self) -> int:
+        """Units on open purchase orders not yet promised to presale orders."""
+        return sum(s.promisable for s in self.incoming)
 
     @property
     def atp(self) -> int:

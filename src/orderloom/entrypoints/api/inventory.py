@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
 
@@ -16,13 +17,15 @@ from orderloom.application.inventory import (
     adjust_stock,
     allocate_order,
     ledger_page,
+    receive_purchase_order,
     receive_stock,
+    record_purchase_order,
     stock_view,
     transfer_stock,
 )
 from orderloom.application.ports import UnitOfWork
 from orderloom.bootstrap import Container, utc_now
-from orderloom.domain.inventory import MAX_QUANTITY, Balance, Movement, StockView
+from orderloom.domain.inventory import MAX_QUANTITY, Balance, IncomingSupply, Movement, StockView
 from orderloom.entrypoints.api.auth import Tenant, container_of
 from orderloom.entrypoints.api.problems import Problem
 from orderloom.entrypoints.api.schemas import encode
@@ -75,6 +78,22 @@ class TransferIn(_Body):
     reference: str = Field(min_length=1, max_length=128)
 
 
+class PurchaseOrderLineIn(_Body):
+    """Units of a SKU on a purchase order."""
+
+    sku: Sku
+    quantity: int = Field(gt=0, le=MAX_QUANTITY)
+
+
+class PurchaseOrderIn(_Body):
+    """Future supply: presale orders may be promised these units until they arrive."""
+
+    reference: str = Field(min_length=1, max_length=128, examples=["PO-2026-0107"])
+    location_id: LocationId
+    expected_at: datetime = Field(description="RFC 3339 with offset", examples=["2026-12-20T00:00:00Z"])
+    lines: list[PurchaseOrderLineIn] = Field(min_length=1, max_length=1000)
+
+
 class ReservationIn(_Body):
     """Reserve a confirmed order's stock now (the bus does this on confirmation; this retries a shortage)."""
 
@@ -95,6 +114,19 @@ def _balance(b: Balance, active: bool | None = None) -> dict[str, Any]:
     return doc
 
 
+def _incoming(x: IncomingSupply) -> dict[str, Any]:
+    return {
+        "reference": x.reference,
+        "sku": x.sku,
+        "location_id": x.location_id,
+        "expected_at": x.expected_at.isoformat().replace("+00:00", "Z"),
+        "quantity": x.quantity,
+        "promised": x.promised,
+        "promisable": x.promisable,
+        "received": x.received,
+    }
+
+
 def _view(v: StockView) -> dict[str, Any]:
     return {
         "sku": v.sku,
@@ -102,6 +134,8 @@ def _view(v: StockView) -> dict[str, Any]:
         "reserved": v.reserved,
         "atp": v.atp,
         "locations": [_balance(b, active) for b, active in v.balances],
+        "incoming": [_incoming(x) for x in v.incoming],
+        "promisable_incoming": v.promisable_incoming,
     }
 
 
@@ -178,6 +212,54 @@ async def post_transfer(request: Request, tenant_id: Tenant, body: Annotated[Tra
     """Both balances after the transfer."""
     src, dst = await container_of(request).inventory_writer.submit(partial(_transfer, tenant_id=tenant_id, body=body))
     return _json({"source": _balance(src), "destination": _balance(dst)})
+
+
+def _record_po(uow: UnitOfWork, *, tenant_id: str, body: PurchaseOrderIn) -> list[IncomingSupply]:
+    return record_purchase_order(
+        uow=uow,
+        tenant_id=tenant_id,
+        reference=body.reference,
+        location_id=body.location_id,
+        expected_at=body.expected_at,
+        lines=[(ln.sku, ln.quantity) for ln in body.lines],
+    )
+
+
+@router.post("/purchase-orders", status_code=201, summary="Record a purchase order (future supply for presales)")
+async def post_purchase_order(
+    request: Request, tenant_id: Tenant, body: Annotated[PurchaseOrderIn, Body()]
+) -> Response:
+    """Its lines become promisable to presale orders until it is received; 409 if the reference is taken."""
+    if body.expected_at.tzinfo is None:
+        raise Problem(
+            422,
+            "validation-error",
+            "expected_at needs a UTC offset",
+            errors=[{"field": "expected_at", "message": "give a UTC offset"}],
+        )
+    lines = await container_of(request).inventory_writer.submit(partial(_record_po, tenant_id=tenant_id, body=body))
+    return _json({"reference": body.reference, "lines": [_incoming(x) for x in lines]}, 201)
+
+
+def _receive_po(uow: UnitOfWork, *, container: Container, tenant_id: str, reference: str) -> list[str]:
+    return receive_purchase_order(
+        uow=uow,
+        tenant_id=tenant_id,
+        reference=reference,
+        lifecycle=container.lifecycle,
+        sourcing=container.sourcing,
+        now=utc_now(),
+    )
+
+
+@router.post("/purchase-orders/{reference}/receipt", summary="Receive a purchase order in full")
+async def post_purchase_order_receipt(request: Request, tenant_id: Tenant, reference: str) -> Response:
+    """Units become stock; presale promises become reservations; held presale orders are allocated (idempotent)."""
+    container = container_of(request)
+    served = await container.inventory_writer.submit(
+        partial(_receive_po, container=container, tenant_id=tenant_id, reference=reference)
+    )
+    return _json({"reference": reference, "served_orders": served})
 
 
 def _reserve(uow: UnitOfWork, *, container: Container, tenant_id: str, order_id: str) -> Allocation | None:

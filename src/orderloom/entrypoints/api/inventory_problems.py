@@ -5,7 +5,12 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
-from orderloom.application.inventory import DuplicateReceipt, OrderNotReservable
+from orderloom.application.inventory import (
+    DuplicatePurchaseOrder,
+    DuplicateReceipt,
+    OrderNotReservable,
+    PurchaseOrderNotFound,
+)
 from orderloom.domain.inventory import (
     DuplicateLocation,
     InsufficientStock,
@@ -44,6 +49,10 @@ def _answer(request: Request, exc: Exception) -> Response:
         return problem_response(409, "duplicate-location", str(exc), instance=path, location_id=exc.location_id)
     if isinstance(exc, DuplicateReceipt):
         return problem_response(409, "receipt-reference-reused", str(exc), instance=path, reference=exc.reference)
+    if isinstance(exc, DuplicatePurchaseOrder):
+        return problem_response(409, "duplicate-purchase-order", str(exc), instance=path, reference=exc.reference)
+    if isinstance(exc, PurchaseOrderNotFound):
+        return problem_response(404, "purchase-order-not-found", str(exc), instance=path, reference=exc.reference)
     if isinstance(exc, OrderNotReservable):
         return problem_response(
             409, "order-not-reservable", str(exc), instance=path, order_id=exc.order_id, current_status=exc.status
@@ -66,5 +75,7 @@ def install_inventory_problems(app: FastAPI) -> None:
         DuplicateReceipt,
         OrderNotReservable,
         InvalidMovement,
+        DuplicatePurchaseOrder,
+        PurchaseOrderNotFound,
     ):
         app.add_exception_handler(exc_type, handle)

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import date
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from orderloom.application.inventory import create_location, update_location
+from orderloom.application.inventory_ports import InventoryRepository
 from orderloom.application.ports import UnitOfWork
 from orderloom.bootstrap import utc_now
 from orderloom.domain.errors import FieldError, ValidationFailed
-from orderloom.domain.inventory import Capability, Location, LocationType
+from orderloom.domain.inventory import Capability, Location, LocationType, capacity_day
 from orderloom.entrypoints.api.auth import Tenant, container_of
 from orderloom.entrypoints.api.schemas import encode
 
@@ -111,6 +113,33 @@ def get_location(request: Request, tenant_id: Tenant, location_id: str) -> Respo
     """A location, or 404."""
     loc = container_of(request).inventory_reads.read(lambda inv: inv.get_location(tenant_id, location_id))
     return Response(encode(location_document(loc)), media_type=JSON)
+
+
+@router.get("/{location_id}/capacity", summary="Orders counted against a location's daily capacity")
+def get_capacity(
+    request: Request,
+    tenant_id: Tenant,
+    location_id: str,
+    day: Annotated[
+        date | None, Query(description="local date; default: the day an order placed now counts for")
+    ] = None,
+) -> Response:
+    """Capacity (orders/day), used and remaining for a local shipping day."""
+
+    def read(inv: InventoryRepository) -> dict[str, Any]:
+        loc = inv.get_location(tenant_id, location_id)
+        when = day or capacity_day(loc, utc_now())
+        used = inv.capacity_used(tenant_id, location_id, when)
+        remaining = None if loc.daily_capacity is None else max(loc.daily_capacity - used, 0)
+        return {
+            "location_id": location_id,
+            "day": when.isoformat(),
+            "capacity": loc.daily_capacity,
+            "used": used,
+            "remaining": remaining,
+        }
+
+    return Response(encode(container_of(request).inventory_reads.read(read)), media_type=JSON)
 
 
 @router.patch("/{location_id}", summary="Change a location (or take it offline)")
