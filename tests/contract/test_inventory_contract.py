@@ -447,6 +447,47 @@ class InventoryContract:
         with pytest.raises(OrderNotReservable, match="closed"):
             self._allocate(runner, tenant, order_id, strict=True)
 
+    # split policy
+    def test_split_policy_allows_lines_from_several_locations(self, runner: TransactionRunner) -> None:
+        tenant = self.network(runner, {"SH": 2})  # TSHIRT-BLK-M x2 at SH
+        runner.run(
+            lambda uow: receive_stock(
+                uow=uow,
+                tenant_id=tenant,
+                reference="PO-MUG",
+                lines=[ReceiptLine("MUG-WHT", "BJ", 1)],
+                reason="r",
+                now=NOW,
+            )
+        )
+        whole = self._order(runner, tenant)  # TSHIRT-BLK-M x2 + MUG-WHT x1, no split policy
+        self._act(runner, tenant, whole, "confirm")
+        assert self._allocate(runner, tenant, whole).location_id is None
+        assert self._status(runner, tenant, whole) == "on_hold.stock_shortage"
+        split = self._order(runner, tenant, custom_fields={"split_policy": "allow"})
+        self._act(runner, tenant, split, "confirm")
+        alloc = self._allocate(runner, tenant, split)
+        assert (alloc.locations, alloc.partial) == (["BJ", "SH"], False)
+        assert self._status(runner, tenant, split) == "allocated.reserved"
+        assert self.view(runner, tenant, "MUG-WHT") == {"BJ": (1, 1)}
+        # nothing left of the mug: a second split order gets the shirts it can and is partially reserved
+        runner.run(
+            lambda uow: receive_stock(
+                uow=uow,
+                tenant_id=tenant,
+                reference="PO-TEE",
+                lines=[ReceiptLine("TSHIRT-BLK-M", "HZ", 2)],
+                reason="r",
+                now=NOW,
+            )
+        )
+        partial = self._order(runner, tenant, custom_fields={"split_policy": "allow"})
+        self._act(runner, tenant, partial, "confirm")
+        alloc = self._allocate(runner, tenant, partial)
+        assert (alloc.locations, alloc.partial) == (["HZ"], True)
+        assert self._status(runner, tenant, partial) == "allocated.partially_reserved"
+        assert self.reconcile(runner, tenant) == []
+
     # capacity
     def test_daily_capacity_is_reserved_like_stock(self, runner: TransactionRunner) -> None:
         tenant = self.network(runner, {"SH": 5, "BJ": 5})

@@ -167,3 +167,14 @@ def test_capacity_day_rolls_over_at_the_local_cut_off() -> None:
     assert capacity_day(sh, datetime(2026, 11, 25, 20, 0, tzinfo=UTC)) == date(2026, 11, 26)
     la = _loc("LA", time_zone="America/Los_Angeles")
     assert capacity_day(la, datetime(2026, 11, 25, 3, 0, tzinfo=UTC)) == date(2026, 11, 24)
+
+
+def test_split_places_each_whole_line_at_the_nearest_location_that_still_has_it() -> None:
+    from orderloom.domain.sourcing import split_lines
+
+    sh = _loc("SH", latitude=31.2304, longitude=121.4737)
+    bj = _loc("BJ", latitude=39.9042, longitude=116.4074)
+    avail = {("A", "SH"): 3, ("A", "BJ"): 5, ("B", "BJ"): 1}
+    demand = [Demand(1, "A", 2), Demand(2, "A", 2), Demand(3, "B", 1), Demand(4, "C", 1)]
+    near_shanghai = ShipTo(latitude=31.0, longitude=121.0)
+    assert split_lines(demand, near_shanghai, [bj, sh], avail) == {1: "SH", 2: "BJ", 3: "BJ"}

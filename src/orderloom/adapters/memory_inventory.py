@@ -33,7 +33,7 @@ class InventoryState:
     receipts: dict[tuple[str, str], str] = field(default_factory=dict)
     incoming: dict[tuple[str, str, str, str], IncomingSupply] = field(default_factory=dict)
     capacity: dict[tuple[str, str, str], int] = field(default_factory=dict)
-    claims: dict[tuple[str, str], tuple[str, str, bool]] = field(default_factory=dict)
+    claims: dict[tuple[str, str, str], tuple[str, bool]] = field(default_factory=dict)  # -> (day, active)
 
 
 class MemoryInventory:
@@ -191,18 +191,18 @@ class MemoryInventory:
         if self.s.capacity.get(key, 0) >= limit:
             return False
         self.s.capacity[key] = self.s.capacity.get(key, 0) + 1
-        self.s.claims[(tenant_id, order_id)] = (location_id, day.isoformat(), True)
+        self.s.claims[(tenant_id, order_id, location_id)] = (day.isoformat(), True)
         return True
 
     def return_capacity(self, tenant_id: str, order_id: str) -> bool:
-        claim = self.s.claims.get((tenant_id, order_id))
-        if claim is None or not claim[2]:
-            return False
-        location_id, day, _ = claim
-        key = (tenant_id, location_id, day)
-        self.s.capacity[key] = max(self.s.capacity.get(key, 0) - 1, 0)
-        self.s.claims[(tenant_id, order_id)] = (location_id, day, False)
-        return True
+        returned = False
+        for (t, o, location_id), (day, active) in sorted(self.s.claims.items()):
+            if t == tenant_id and o == order_id and active:
+                key = (tenant_id, location_id, day)
+                self.s.capacity[key] = max(self.s.capacity.get(key, 0) - 1, 0)
+                self.s.claims[(t, o, location_id)] = (day, False)
+                returned = True
+        return returned
 
     def capacity_used(self, tenant_id: str, location_id: str, day: date) -> int:
         return self.s.capacity.get((tenant_id, location_id, day.isoformat()), 0)

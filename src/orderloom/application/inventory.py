@@ -50,7 +50,7 @@ from orderloom.domain.inventory_events import (
 )
 from orderloom.domain.lifecycle import Lifecycle
 from orderloom.domain.orders import Order
-from orderloom.domain.sourcing import Demand, ShipTo, rank_single_locations
+from orderloom.domain.sourcing import Demand, ShipTo, rank_single_locations, split_lines
 
 __all__ = [
     "ALLOCATABLE",
@@ -77,6 +77,7 @@ __all__ = [
     "release_order",
     "reserve_order",
     "set_stock_level",
+    "split_allowed",
     "stock_view",
     "transfer_stock",
     "update_location",
@@ -163,6 +164,12 @@ class Allocation:
     location_id: str | None
     reservations: list[Reservation]
     replayed: bool = False
+    partial: bool = False  # some lines could not be reserved (split orders only)
+
+    @property
+    def locations(self) -> list[str]:
+        """Every location holding part of the order."""
+        return sorted({r.location_id for r in self.reservations})
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,9 +183,14 @@ class NearestFullStockSourcing:
         ship_to: ShipTo,
         locations: Sequence[Location],
         available: Mapping[tuple[str, str], int],
+        allow_split: bool = False,
     ) -> SourcingPlan:
-        """Rank the locations able to ship the whole order."""
-        return SourcingPlan(tuple(rank_single_locations(demand, ship_to, locations, available)))
+        """Rank the locations able to ship the whole order; place lines one by one if it may be split."""
+        candidates = tuple(rank_single_locations(demand, ship_to, locations, available))
+        split: tuple[tuple[int, str], ...] = ()
+        if allow_split and not candidates:
+            split = tuple(sorted(split_lines(demand, ship_to, locations, available).items()))
+        return SourcingPlan(candidates, split)
 
 
 @cache
@@ -444,8 +456,13 @@ def reserve_order(
     sourcing: Sourcing,
     now: datetime,
     expires_at: datetime | None = None,
+    allow_split: bool = False,
 ) -> Allocation:
-    """Reserve every line at one location chosen by sourcing; a shortage records StockShort and reserves nothing."""
+    """Reserve every line at one location chosen by sourcing; a shortage records StockShort and reserves nothing.
+
+    With ``allow_split`` (the order's split policy allows it) and no single location able to ship everything, each
+    line is reserved whole at the nearest location that has it; lines nobody has stay unreserved (``partial``).
+    """
     held = _active_sorted(uow, tenant_id, order_id, STOCK)
     if held and {r.line_no for r in held} >= {d.line_no for d in demand}:
         return Allocation(order_id, held[0].location_id, held, replayed=True)
@@ -456,19 +473,22 @@ def reserve_order(
     skus = sorted({d.sku for d in demand})
     available = {(b.sku, b.location_id): b.available for b in uow.inventory.balances(tenant_id, skus)}
     locations = {loc.id: loc for loc in uow.inventory.list_locations(tenant_id)}
-    plan = sourcing.plan(demand=demand, ship_to=ship_to, locations=list(locations.values()), available=available)
+    plan = sourcing.plan(
+        demand=demand, ship_to=ship_to, locations=list(locations.values()), available=available, allow_split=allow_split
+    )
     for location_id in plan.candidates:
-        loc = locations[location_id]
-        try:
-            if len(demand) == 1 and loc.daily_capacity is None:  # a refused single reservation writes nothing
-                made = _reserve_at(uow, tenant_id, order_id, demand, location_id, now, expires_at)
-            else:
-                with uow.savepoint():
-                    made = _reserve_at(uow, tenant_id, order_id, demand, location_id, now, expires_at)
-                    _take_capacity(uow, loc, order_id, now)
-        except (InsufficientStock, CapacityExhausted):
-            continue  # taken by a concurrent order since the plan was made, or the day is full: next candidate
-        return Allocation(order_id, location_id, made)
+        made = _try_location(uow, order_id, demand, locations[location_id], now, expires_at)
+        if made is not None:
+            return Allocation(order_id, location_id, made)
+    if plan.split:
+        made = []
+        for location_id in sorted({loc for _, loc in plan.split}):
+            lines = {n for n, loc in plan.split if loc == location_id}
+            part = [d for d in demand if d.line_no in lines]
+            made += _try_location(uow, order_id, part, locations[location_id], now, expires_at) or []
+        if made:
+            partial = {r.line_no for r in made} != {d.line_no for d in demand}
+            return Allocation(order_id, made[0].location_id, made, partial=partial)
     needs = [{"line_no": d.line_no, "sku": d.sku, "quantity": d.quantity} for d in demand]
     atp = {sku: sum(v for (s, _), v in available.items() if s == sku) for sku in skus}
     uow.outbox.add(
@@ -482,6 +502,26 @@ def reserve_order(
         ]
     )
     return Allocation(order_id, None, [])
+
+
+def _try_location(
+    uow: UnitOfWork,
+    order_id: str,
+    demand: Sequence[Demand],
+    loc: Location,
+    now: datetime,
+    expires_at: datetime | None,
+) -> list[Reservation] | None:
+    """Reserve these lines (and a day of capacity) at one location, all or nothing; None if it can't."""
+    try:
+        if len(demand) == 1 and loc.daily_capacity is None:  # a refused single reservation writes nothing
+            return _reserve_at(uow, loc.tenant_id, order_id, demand, loc.id, now, expires_at)
+        with uow.savepoint():
+            made = _reserve_at(uow, loc.tenant_id, order_id, demand, loc.id, now, expires_at)
+            _take_capacity(uow, loc, order_id, now)
+            return made
+    except (InsufficientStock, CapacityExhausted):
+        return None  # taken by a concurrent order since the plan was made, or the day is full
 
 
 def _take_capacity(uow: UnitOfWork, loc: Location, order_id: str, now: datetime) -> None:
@@ -544,15 +584,27 @@ def allocate_order(
         sourcing=sourcing,
         now=now,
         expires_at=expires_at,
+        allow_split=split_allowed(order),
     )
-    if alloc.location_id is not None:
-        action, reason = "allocate", f"stock reserved at {alloc.location_id}"
-    elif str(order.status) != ALLOCATABLE[1]:
-        action, reason = "stock_shortage", "no single active location holds every line"
+    on_hold = str(order.status) == ALLOCATABLE[1]
+    if alloc.partial and on_hold:  # a held order is released only when every line is reserved
+        release_order(uow=uow, tenant_id=tenant_id, order_id=order_id, reason="still short on some lines", now=now)
+        return Allocation(order_id, None, [])
+    if alloc.location_id is None:
+        if not on_hold:
+            _act(uow, order, "stock_shortage", "no active location holds every line", lifecycle, now)
+        return alloc
+    where = ", ".join(alloc.locations)
+    if alloc.partial:
+        _act(uow, order, "allocate_partial", f"some lines reserved at {where}", lifecycle, now)
     else:
-        return alloc  # still short: stays on hold
-    _act(uow, order, action, reason, lifecycle, now)
+        _act(uow, order, "allocate", f"stock reserved at {where}", lifecycle, now)
     return alloc
+
+
+def split_allowed(order: Order) -> bool:
+    """True if the order may ship from several locations: ``custom_fields.split_policy`` is ``allow``."""
+    return order.custom_fields.get("split_policy") == "allow"
 
 
 def _act(uow: UnitOfWork, order: Order, action: str, reason: str, lifecycle: Lifecycle, now: datetime) -> None:

@@ -112,6 +112,7 @@ class SourcingPlan:
     """Candidate locations for an order, best first; each could cover every line when the plan was made."""
 
     candidates: tuple[str, ...]
+    split: tuple[tuple[int, str], ...] = ()  # (line number, location) when the order may be split and none fits alone
 
 
 class Sourcing(Protocol):
@@ -124,5 +125,6 @@ class Sourcing(Protocol):
         ship_to: ShipTo,
         locations: Sequence[Location],
         available: Mapping[tuple[str, str], int],
+        allow_split: bool = False,
     ) -> SourcingPlan:
-        """Rank the locations able to ship the order."""
+        """Rank the locations able to ship the order (and, if it may be split, place each line)."""

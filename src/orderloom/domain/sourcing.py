@@ -1,4 +1,5 @@
-"""Simple sourcing: which single active location can ship a whole order, nearest first.
+"""Simple sourcing: which single active location can ship a whole order, nearest first (and, for orders whose split
+policy allows it, the nearest location for each line).
 
 Distance is the great-circle (haversine) distance from the ship-to coordinates; without coordinates locations in the
 ship-to country come first, then the rest, each by location id.
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 from orderloom.domain.inventory import Capability, Location
 
-__all__ = ["EARTH_RADIUS_KM", "Demand", "ShipTo", "haversine_km", "rank_single_locations"]
+__all__ = ["EARTH_RADIUS_KM", "Demand", "ShipTo", "haversine_km", "rank_single_locations", "split_lines"]
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -73,3 +74,26 @@ def rank_single_locations(
         and all(available.get((sku, loc.id), 0) >= q for sku, q in need.items())
     ]
     return [loc.id for loc in sorted(fits, key=lambda loc: _sort_key(loc, ship_to))]
+
+
+def split_lines(
+    demand: Sequence[Demand],
+    ship_to: ShipTo,
+    locations: Sequence[Location],
+    available: Mapping[tuple[str, str], int],
+) -> dict[int, str]:
+    """Each line (whole, never divided) at the nearest active shipping location that still has it; unplaced lines
+    are left out. Later lines see what earlier lines took."""
+    left = dict(available)
+    ranked = sorted(
+        (loc for loc in locations if loc.active and Capability.SHIP in loc.capabilities),
+        key=lambda loc: _sort_key(loc, ship_to),
+    )
+    placed: dict[int, str] = {}
+    for d in sorted(demand, key=lambda d: d.line_no):
+        for loc in ranked:
+            if left.get((d.sku, loc.id), 0) >= d.quantity:
+                left[(d.sku, loc.id)] -= d.quantity
+                placed[d.line_no] = loc.id
+                break
+    return placed

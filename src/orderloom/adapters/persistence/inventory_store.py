@@ -559,22 +559,26 @@ class SqlInventoryRepository:
 
     def return_capacity(self, tenant_id: str, order_id: str) -> bool:
         cl, cap = inventory_capacity_claims.c, inventory_capacity.c
-        claim = self._conn.execute(
-            sa.select(cl.location_id, cl.day).where(cl.tenant_id == tenant_id, cl.order_id == order_id, cl.active)
-        ).first()
-        if claim is None:
-            return False
-        self._conn.execute(
-            inventory_capacity.update()
-            .where(cap.tenant_id == tenant_id, cap.location_id == claim.location_id, cap.day == claim.day, cap.used > 0)
-            .values(used=cap.used - 1)
-        )
-        self._conn.execute(
-            inventory_capacity_claims.update()
-            .where(cl.tenant_id == tenant_id, cl.order_id == order_id)
-            .values(active=False)
-        )
-        return True
+        claims = self._conn.execute(
+            sa.select(cl.location_id, cl.day)
+            .where(cl.tenant_id == tenant_id, cl.order_id == order_id, cl.active)
+            .order_by(cl.location_id)
+        ).all()
+        for claim in claims:
+            self._conn.execute(
+                inventory_capacity.update()
+                .where(
+                    cap.tenant_id == tenant_id, cap.location_id == claim.location_id, cap.day == claim.day, cap.used > 0
+                )
+                .values(used=cap.used - 1)
+            )
+        if claims:
+            self._conn.execute(
+                inventory_capacity_claims.update()
+                .where(cl.tenant_id == tenant_id, cl.order_id == order_id)
+                .values(active=False)
+            )
+        return bool(claims)
 
     def capacity_used(self, tenant_id: str, location_id: str, day: date) -> int:
         cap = inventory_capacity.c

@@ -126,7 +126,7 @@ inventory_capacity_claims = sa.Table(
     metadata,
     sa.Column("tenant_id", sa.String(40), primary_key=True),
     sa.Column("order_id", sa.String(40), primary_key=True),
-    sa.Column("location_id", sa.String(40), nullable=False),
+    sa.Column("location_id", sa.String(40), primary_key=True),
     sa.Column("day", sa.String(10), nullable=False),
     sa.Column("active", sa.Boolean(), nullable=False),
 )

@@ -126,7 +126,7 @@ def upgrade() -> None:
         sa.Column("location_id", sa.String(length=40), nullable=False),
         sa.Column("day", sa.String(length=10), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.PrimaryKeyConstraint("tenant_id", "order_id", name=op.f("pk_inventory_capacity_claims")),
+        sa.PrimaryKeyConstraint("tenant_id", "order_id", "location_id", name=op.f("pk_inventory_capacity_claims")),
     )
 
 
