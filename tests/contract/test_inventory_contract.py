@@ -641,16 +641,31 @@ class TestMemoryInventory(InventoryContract):
         return [e.type for e in runner.store.outbox if e.tenant_id == tenant]
 
 
+def settle_outbox(engine: sa.Engine, tenants: list[str]) -> None:
+    """Mark these tenants' outbox rows published: tests that run no relay must not leave order events behind for
+    another test's relay (sharing the session's PostgreSQL database) to hand to the inventory handler."""
+    if tenants:
+        with engine.begin() as conn:
+            conn.execute(
+                outbox.update()
+                .where(outbox.c.tenant_id.in_(tenants), outbox.c.published_at.is_(None))
+                .values(published_at=datetime.now(UTC))
+            )
+
+
 class SqlInventoryContract(InventoryContract):
     url: str
     group_commit = False
+    tenants: list[str]
 
     def new_tenant(self) -> str:
         engines = make_engines(self.url)
         try:
-            return SqlTenantDirectory(engines.write, engines.read).create(f"t-{uuid.uuid4().hex[:8]}")[0]
+            tenant = SqlTenantDirectory(engines.write, engines.read).create(f"t-{uuid.uuid4().hex[:8]}")[0]
         finally:
             engines.dispose()
+        self.tenants.append(tenant)
+        return tenant
 
     def event_types(self, runner: TransactionRunner, tenant: str) -> list[str]:
         engines = make_engines(self.url)
@@ -662,6 +677,7 @@ class SqlInventoryContract(InventoryContract):
             engines.dispose()
 
     def _runner(self) -> Iterator[TransactionRunner]:
+        self.tenants = []
         engines = make_engines(self.url)
         if self.group_commit:
             writer = GroupCommitWriter(engines.write)
@@ -670,6 +686,7 @@ class SqlInventoryContract(InventoryContract):
             writer.stop()
         else:
             yield SqlTransactionRunner(engines.write)
+        settle_outbox(engines.write, self.tenants)
         engines.dispose()
 
 

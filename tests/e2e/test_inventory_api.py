@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 from orderloom.bootstrap import Container
 from orderloom.entrypoints.api.app import create_app
 from tests.conftest import example_order
+from tests.contract.test_inventory_contract import settle_outbox
 
 PROBLEM = "application/problem+json"
 BASE = "https://orderloom.dev/problems/"
@@ -39,9 +41,10 @@ SF = {
 
 
 @pytest.fixture
-def client(container: Container) -> Iterator[TestClient]:
+def client(container: Container, tenant: tuple[str, str]) -> Iterator[TestClient]:
     with TestClient(create_app(container, manage_lifecycle=False)) as c:
         yield c
+    settle_outbox(container.engines.write, [tenant[0]])
 
 
 @pytest.fixture
@@ -214,7 +217,7 @@ def test_confirming_an_order_allocates_it_and_cancel_releases(
 
 def test_other_tenants_stock_is_invisible(client: TestClient, auth: dict[str, str], container: Container) -> None:
     _network(client, auth)
-    _, other_key = container.tenants.create("other-inventory-tenant")
+    _, other_key = container.tenants.create(f"other-{uuid.uuid4().hex[:8]}")
     other = {"Authorization": f"Bearer {other_key}"}
     _problem(client.get("/v1/inventory/TSHIRT-BLK-M", headers=other), 404, "stock-not-found")
     _problem(client.get("/v1/locations/SH-WH1", headers=other), 404, "location-not-found")

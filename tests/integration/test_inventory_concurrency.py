@@ -31,6 +31,7 @@ from orderloom.bootstrap import load_lifecycle
 from orderloom.domain.inventory import Location, LocationType
 from orderloom.domain.sourcing import Demand, ShipTo
 from orderloom.domain.values import NewLine, NewOrder, Payment, Totals
+from tests.contract.test_inventory_contract import settle_outbox
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(180)]
 LIFECYCLE = load_lifecycle()
@@ -42,6 +43,9 @@ T = TypeVar("T")
 def engines(postgres_url: str) -> Iterator[Engines]:
     e = make_engines(postgres_url)
     yield e
+    with e.read.connect() as conn:
+        tenants = [r[0] for r in conn.execute(sa.text("SELECT id FROM tenants WHERE name LIKE 'conc-%'"))]
+    settle_outbox(e.write, tenants)
     e.dispose()
 
 
