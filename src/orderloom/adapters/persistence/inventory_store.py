@@ -220,6 +220,11 @@ class SqlInventoryRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
         self._dialect = conn.dialect.name
+        self._locations: dict[str, list[Location]] = {}  # per transaction; dropped when this transaction writes one
+
+    def forget(self) -> None:
+        """Drop what this transaction cached (called when a savepoint is rolled back)."""
+        self._locations.clear()
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
         cursor = self._conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -247,6 +252,7 @@ class SqlInventoryRepository:
         ).first()
         if exists is not None:
             raise DuplicateLocation(location.id)
+        self._locations.pop(location.tenant_id, None)
         self._conn.execute(inventory_locations.insert().values(_location_row(location)))
 
     def get_location(self, tenant_id: str, location_id: str) -> Location:
@@ -260,9 +266,14 @@ class SqlInventoryRepository:
         return _location(row)
 
     def list_locations(self, tenant_id: str) -> list[Location]:
-        return [_location_tuple(r) for r in self._rows(_sql("locations", self._dialect), (tenant_id,))]
+        cached = self._locations.get(tenant_id)
+        if cached is None:
+            cached = [_location_tuple(r) for r in self._rows(_sql("locations", self._dialect), (tenant_id,))]
+            self._locations[tenant_id] = cached
+        return list(cached)
 
     def save_location(self, location: Location) -> None:
+        self._locations.pop(location.tenant_id, None)
         row = _location_row(location)
         self._conn.execute(
             inventory_locations.update()

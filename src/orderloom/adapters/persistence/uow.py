@@ -293,6 +293,7 @@ class SqlUnitOfWork:
             cursor.execute(f"ROLLBACK TO SAVEPOINT {name}")
             cursor.execute(f"RELEASE SAVEPOINT {name}")
             self.audit.heads, self.audit.dirty = heads, dirty
+            self.inventory.forget()
             raise
         else:
             cursor.execute(f"RELEASE SAVEPOINT {name}")
