@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -18,12 +18,17 @@ from orderloom.adapters.messaging.handlers import count_event, log_event
 from orderloom.adapters.notify.http_webhooks import HttpxWebhookSender
 from orderloom.adapters.persistence.audit_reader import SqlAuditReader
 from orderloom.adapters.persistence.engine import Engines, make_engines
+from orderloom.adapters.persistence.inventory_store import SqlInventoryReads
 from orderloom.adapters.persistence.messaging_store import SqlHandlerLedger, SqlOutboxReader
 from orderloom.adapters.persistence.queries import SqlOrderQueries
+from orderloom.adapters.persistence.retrying import RetryingRunner
 from orderloom.adapters.persistence.tenants import SqlTenantDirectory
 from orderloom.adapters.persistence.webhooks import SqlWebhookStore
 from orderloom.adapters.persistence.writer import GroupCommitWriter, SqlTransactionRunner
 from orderloom.adapters.ratelimit import MemoryRateLimiter, SqlRateLimiter
+from orderloom.application.inventory import NearestFullStockSourcing
+from orderloom.application.inventory_handlers import OrderStockHandler, inventory_subscriptions
+from orderloom.application.inventory_ports import Sourcing
 from orderloom.application.messagebus import MessageBus, Subscription
 from orderloom.application.periodic import PeriodicWorker
 from orderloom.application.ports import Publisher, RateLimiter, TransactionRunner
@@ -71,6 +76,9 @@ class Container:
     audit: SqlAuditReader
     webhooks: SqlWebhookStore
     webhook_worker: PeriodicWorker
+    inventory_reads: SqlInventoryReads
+    inventory_writer: TransactionRunner
+    sourcing: Sourcing
     nats: NatsLink | None = None
     rate_limiter: RateLimiter | None = None
     _started: list[Any] = field(default_factory=list, repr=False)
@@ -131,10 +139,19 @@ def bootstrap(
     outbox = SqlOutboxReader(engines.write, engines.read)
     ledger = SqlHandlerLedger(engines.write, engines.read)
     webhooks = SqlWebhookStore(engines.write, engines.read)
+    sourcing = NearestFullStockSourcing()
+    stock_handler = OrderStockHandler(
+        runner=RetryingRunner(tx),
+        lifecycle=lifecycle,
+        sourcing=sourcing,
+        clock=utc_now,
+        unpaid_hold=timedelta(minutes=settings.inventory_unpaid_hold_minutes),
+    )
     subs = [
         Subscription("log_event", "*", log_event, durable=False),
         Subscription("count_event", "*", count_event, durable=False),
         Subscription("webhook_fanout", "*", partial(_fan_out, webhooks)),
+        *inventory_subscriptions(stock_handler),
         *subscriptions,
     ]
     bus = MessageBus(ledger=ledger, clock=utc_now, subscriptions=subs, max_attempts=settings.handler_max_attempts)
@@ -156,6 +173,9 @@ def bootstrap(
             relay=relay, bus=bus, outbox=outbox, interval=settings.relay_interval, retry_handlers=nats_link is None
         ),
         audit=SqlAuditReader(engines.read),
+        inventory_reads=SqlInventoryReads(engines.read),
+        inventory_writer=RetryingRunner(writer),
+        sourcing=sourcing,
         nats=nats_link,
         rate_limiter=_rate_limiter(settings, engines),
         webhooks=webhooks,

@@ -34,5 +34,8 @@ class Settings(BaseSettings):
     )
     webhook_timeout: float = Field(default=5.0, gt=0, description="seconds a webhook receiver may take to answer")
     webhook_max_attempts: int = Field(default=8, ge=1, description="attempts before a webhook delivery is dead")
+    inventory_unpaid_hold_minutes: int = Field(
+        default=30, ge=1, description="minutes stock stays reserved for a confirmed order that is not paid yet"
+    )
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=False, description="JSON log lines instead of console output")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from orderloom.application.inventory_ports import InventoryRepository
 from orderloom.domain.audit import AuditEntry
 from orderloom.domain.events import Event
 from orderloom.domain.orders import Order
@@ -126,6 +127,8 @@ class UnitOfWork(Protocol):
     def idempotency(self) -> IdempotencyStore: ...
     @property
     def quarantine(self) -> Quarantine: ...
+    @property
+    def inventory(self) -> InventoryRepository: ...
 
     def savepoint(self) -> AbstractContextManager[None]:
         """A nested scope whose writes are undone if it raises."""

@@ -12,6 +12,7 @@ import msgspec
 import sqlalchemy as sa
 
 from orderloom.adapters.persistence.fastinsert import insert_rows
+from orderloom.adapters.persistence.inventory_store import SqlInventoryRepository
 from orderloom.adapters.persistence.tables import (
     audit_log,
     chain_heads,
@@ -275,6 +276,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(conn)
         self.idempotency = SqlIdempotency(conn)
         self.quarantine = SqlQuarantine(conn)
+        self.inventory = SqlInventoryRepository(conn)
         self._savepoints = 0
 
     @contextmanager
@@ -291,6 +293,7 @@ class SqlUnitOfWork:
             cursor.execute(f"ROLLBACK TO SAVEPOINT {name}")
             cursor.execute(f"RELEASE SAVEPOINT {name}")
             self.audit.heads, self.audit.dirty = heads, dirty
+            self.inventory.forget()
             raise
         else:
             cursor.execute(f"RELEASE SAVEPOINT {name}")

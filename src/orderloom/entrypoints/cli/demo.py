@@ -196,6 +196,7 @@ def demo(
     tenant: Annotated[str, typer.Option(help="tenant name to load into")] = "demo",
 ) -> None:
     """Load the demo tenant; prints its API key as the last line."""
+    from orderloom.entrypoints.cli.demo_inventory import load_demo_stock
     from orderloom.entrypoints.cli.main import err, out
 
     container = bootstrap(Settings(), group_commit=False)
@@ -205,6 +206,7 @@ def demo(
             tenant_id, key = container.tenants.create(tenant)
         else:
             key = container.tenants.issue_key(tenant_id)
+        load_demo_stock(container, tenant_id=tenant_id, skus=[sku for sku, _, _ in CATALOG])
         with Progress(console=err, transient=True) as progress:
             created = load_demo(container, tenant_id=tenant_id, count=orders, progress=progress)
         container.relay.drain()

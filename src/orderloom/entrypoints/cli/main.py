@@ -214,10 +214,12 @@ def bench(quick: Annotated[bool, typer.Option(help="shorter runs")] = False) -> 
 
 
 def _register_more() -> None:
-    from orderloom.entrypoints.cli import demo, importer
+    from orderloom.entrypoints.cli import demo, importer, inventory
 
     app.command("demo")(demo.demo)
     app.command("import")(importer.import_orders)
+    app.add_typer(inventory.inventory_app, name="inventory")
+    app.add_typer(inventory.locations_app, name="locations")
 
 
 _register_more()
