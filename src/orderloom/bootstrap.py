@@ -18,16 +18,21 @@ from orderloom.adapters.persistence.audit_reader import SqlAuditReader
 from orderloom.adapters.persistence.engine import Engines, make_engines
 from orderloom.adapters.persistence.messaging_store import SqlHandlerLedger, SqlOutboxReader
 from orderloom.adapters.persistence.queries import SqlOrderQueries
+from orderloom.adapters.persistence.rules_store import SqlRuleHistory, SqlRuleStore
 from orderloom.adapters.persistence.tenants import SqlTenantDirectory
 from orderloom.adapters.persistence.writer import GroupCommitWriter, SqlTransactionRunner
+from orderloom.adapters.rules.cel_engine import CelRuleCompiler
 from orderloom.application.messagebus import MessageBus, Subscription
 from orderloom.application.ports import TransactionRunner
 from orderloom.application.relay import OutboxRelay
 from orderloom.application.relay_worker import RelayWorker
+from orderloom.application.rules import RuleSets
+from orderloom.application.rules_intake import RulesIntake
 from orderloom.config import Settings
 from orderloom.domain.lifecycle import Lifecycle
+from orderloom.domain.rules import ContextSchema
 
-__all__ = ["Container", "bootstrap", "load_lifecycle", "utc_now"]
+__all__ = ["Container", "bootstrap", "load_lifecycle", "load_rules_context", "utc_now"]
 
 
 def utc_now() -> datetime:
@@ -41,6 +46,14 @@ def load_lifecycle(text: str | None = None) -> Lifecycle:
         text = resources.files("orderloom.data").joinpath("lifecycle.yaml").read_text(encoding="utf-8")
     definition: dict[str, Any] = yaml.safe_load(text)
     return Lifecycle.from_definition(definition)
+
+
+def load_rules_context(text: str | None = None) -> ContextSchema:
+    """Read and check ``data/rules_context.yaml`` (or the given YAML text): what rules may refer to."""
+    if text is None:
+        text = resources.files("orderloom.data").joinpath("rules_context.yaml").read_text(encoding="utf-8")
+    definition: dict[str, Any] = yaml.safe_load(text)
+    return ContextSchema.from_definition(definition)
 
 
 @dataclass
@@ -60,6 +73,7 @@ class Container:
     relay: OutboxRelay
     relay_worker: RelayWorker
     audit: SqlAuditReader
+    rules: RuleSets
     _started: list[Any] = field(default_factory=list, repr=False)
 
     def start(self, *, relay: bool | None = None) -> None:
@@ -94,9 +108,18 @@ def bootstrap(
     )
     outbox = SqlOutboxReader(engines.write, engines.read)
     ledger = SqlHandlerLedger(engines.write, engines.read)
+    queries = SqlOrderQueries(engines.read)
+    rules = RuleSets(
+        store=SqlRuleStore(engines.write, engines.read),
+        compiler=CelRuleCompiler(load_rules_context()),
+        clock=utc_now,
+        history=SqlRuleHistory(engines.read),
+    )
+    intake = RulesIntake(rules=rules, queries=queries, runner=tx, lifecycle=lifecycle, clock=utc_now)
     subs = [
         Subscription("log_event", "*", log_event, durable=False),
         Subscription("count_event", "*", count_event, durable=False),
+        Subscription("rules_intake", "orderloom.order.placed", intake),
         *subscriptions,
     ]
     bus = MessageBus(ledger=ledger, clock=utc_now, subscriptions=subs, max_attempts=settings.handler_max_attempts)
@@ -107,7 +130,7 @@ def bootstrap(
         lifecycle=lifecycle,
         writer=writer,
         tx=tx,
-        queries=SqlOrderQueries(engines.read),
+        queries=queries,
         tenants=SqlTenantDirectory(engines.write, engines.read),
         outbox=outbox,
         ledger=ledger,
@@ -115,4 +138,5 @@ def bootstrap(
         relay=relay,
         relay_worker=RelayWorker(relay=relay, bus=bus, outbox=outbox, interval=settings.relay_interval),
         audit=SqlAuditReader(engines.read),
+        rules=rules,
     )

@@ -185,3 +185,6 @@ quarantine = sa.Table(
     sa.Column("received_at", UtcDateTime(), nullable=False),
     sa.Column("resolved_at", UtcDateTime(), nullable=True),
 )
+
+# rule engine tables (rules issue) register on the same metadata
+from orderloom.adapters.persistence import tables_rules as _tables_rules  # noqa: E402, F401

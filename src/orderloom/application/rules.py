@@ -1,0 +1,213 @@
+"""Rule set use cases: author versions, activate (fully or gray), roll back, evaluate, dry-run on history."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from orderloom.application.ports import Clock
+from orderloom.application.rules_ports import CompiledRuleSet, RuleCompiler, RuleHistory, RuleStore
+from orderloom.domain.audit import AuditEntry
+from orderloom.domain.errors import DomainError
+from orderloom.domain.rules import (
+    Activation,
+    Decision,
+    RuleProblem,
+    RuleSetInvalid,
+    RuleSetVersion,
+    parse_rule_set,
+)
+from orderloom.domain.rules_context import order_context
+
+__all__ = ["DryRunReport", "RuleSets", "RuleVersionNotFound"]
+
+_ACTIVATION_TTL = 2.0
+
+
+class RuleVersionNotFound(DomainError):
+    """No such rule set version (or nothing to roll back to)."""
+
+    def __init__(self, kind: str, version: int | None, why: str | None = None) -> None:
+        self.kind = kind
+        self.version = version
+        super().__init__(why or f"{kind} rule set version {version} not found")
+
+
+@dataclass
+class DryRunReport:
+    """How a candidate version would have decided historical orders, compared with the active one."""
+
+    kind: str
+    candidate_version: int
+    active_version: int | None
+    orders: int = 0
+    changed: int = 0
+    held_before: int = 0
+    held_after: int = 0
+    errors_after: int = 0
+    by_change: dict[str, int] = field(default_factory=dict)
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready, with hold rates as fractions."""
+        n = max(self.orders, 1)
+        return {
+            "kind": self.kind,
+            "candidate_version": self.candidate_version,
+            "active_version": self.active_version,
+            "orders": self.orders,
+            "changed": self.changed,
+            "changes": dict(sorted(self.by_change.items(), key=lambda kv: -kv[1])),
+            "hold_rate_before": round(self.held_before / n, 4),
+            "hold_rate_after": round(self.held_after / n, 4),
+            "hold_rate_change": round((self.held_after - self.held_before) / n, 4),
+            "rule_errors_after": self.errors_after,
+            "examples": self.examples,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _audit(tenant_id: str, actor: str, action: str, kind: str, now: datetime, before: Any, after: Any) -> AuditEntry:
+    return AuditEntry(
+        tenant_id=tenant_id,
+        actor=actor,
+        action=f"rules.{action}",
+        entity_type="rule_set",
+        entity_id=kind,
+        at=now,
+        before=before,
+        after=after,
+    )
+
+
+@dataclass
+class RuleSets:
+    """The rules engine: versions in a store, compiled once per version, the active one per tenant and kind."""
+
+    store: RuleStore
+    compiler: RuleCompiler
+    clock: Clock
+    history: RuleHistory | None = None
+    _compiled: dict[tuple[str, str, int], CompiledRuleSet] = field(default_factory=dict, init=False, repr=False)
+    _active: dict[tuple[str, str], tuple[float, Activation | None]] = field(default_factory=dict, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    # --- authoring -------------------------------------------------------------------------------------------
+
+    def create_version(
+        self, *, tenant_id: str, kind: str, document: Any, actor: str, draft: bool = False, note: str | None = None
+    ) -> RuleSetVersion:
+        """Parse, compile and type-check a rule set and store it as the next immutable version (drafts unchecked)."""
+        if draft:
+            if not isinstance(document, Mapping):
+                raise RuleSetInvalid([RuleProblem("a rule set is a mapping with 'rules' and/or 'tables'")])
+        else:
+            self.compiler.compile(parse_rule_set(kind, document))
+        return self.store.add_version(
+            tenant_id=tenant_id,
+            kind=kind,
+            document=dict(document),
+            status="draft" if draft else "valid",
+            created_by=actor,
+            now=self.clock(),
+            note=note,
+        )
+
+    def get_version(self, *, tenant_id: str, kind: str, version: int) -> RuleSetVersion:
+        """One version, or RuleVersionNotFound."""
+        found = self.store.get_version(tenant_id, kind, version)
+        if found is None:
+            raise RuleVersionNotFound(kind, version)
+        return found
+
+    def compiled(self, *, tenant_id: str, kind: str, version: int) -> CompiledRuleSet:
+        """The compiled program of a version (compiled once, then cached); drafts and invalid ones raise."""
+        key = (tenant_id, kind, version)
+        hit = self._compiled.get(key)
+        if hit is not None:
+            return hit
+        stored = self.get_version(tenant_id=tenant_id, kind=kind, version=version)
+        if stored.status != "valid":
+            raise RuleSetInvalid([RuleProblem(f"version {version} is a draft; store it as a checked version first")])
+        program = self.compiler.compile(parse_rule_set(kind, stored.document), version=version)
+        with self._lock:
+            self._compiled[key] = program
+        return program
+
+    # --- activation ------------------------------------------------------------------------------------------
+
+    def activation(self, *, tenant_id: str, kind: str) -> Activation | None:
+        """The current activation (cached for a couple of seconds; activations in this process refresh it)."""
+        key = (tenant_id, kind)
+        hit = self._active.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        current = self.store.activation(tenant_id, kind)
+        self._active[key] = (time.monotonic() + _ACTIVATION_TTL, current)
+        return current
+
+    def activate(
+        self,
+        *,
+        tenant_id: str,
+        kind: str,
+        version: int,
+        actor: str,
+        percent: float | None = None,
+        channels: Iterable[str] = (),
+    ) -> Activation:
+        """Make a checked version the active one, or gray-release it to a share of orders / some channels."""
+        self.compiled(tenant_id=tenant_id, kind=kind, version=version)  # unknown → 404, draft/invalid → 422
+        current = self.store.activation(tenant_id, kind) or Activation(tenant_id, kind, None)
+        chans = tuple(sorted(set(channels)))
+        if percent is None or (percent >= 100 and not chans):
+            new = Activation(tenant_id, kind, version, previous_version=current.version)
+        else:
+            if not 0 <= percent <= 100:
+                raise RuleSetInvalid([RuleProblem("percent is between 0 and 100", field="percent")])
+            bps = round(percent * 100)
+            new = replace(current, candidate_version=version, candidate_bps=bps, candidate_channels=chans)
+        self._save(new, current, actor, "activate")
+        return new
+
+    def rollback(self, *, tenant_id: str, kind: str, actor: str) -> Activation:
+        """End a gray release, or go back to the previously active version."""
+        current = self.store.activation(tenant_id, kind)
+        if current is None or (current.candidate_version is None and current.previous_version is None):
+            raise RuleVersionNotFound(kind, None, f"no earlier {kind} rule set version to roll back to")
+        if current.candidate_version is not None:
+            new = replace(current, candidate_version=None, candidate_bps=0, candidate_channels=())
+        else:
+            new = Activation(tenant_id, kind, current.previous_version, previous_version=current.version)
+        self._save(new, current, actor, "rollback")
+        return new
+
+    def _save(self, new: Activation, current: Activation, actor: str, action: str) -> None:
+        entry = _audit(new.tenant_id, actor, action, new.kind, self.clock(), current.as_dict(), new.as_dict())
+        self.store.set_activation(new, audit=entry)
+        self._active[(new.tenant_id, new.kind)] = (time.monotonic() + _ACTIVATION_TTL, new)
+
+    # --- evaluation ------------------------------------------------------------------------------------------
+
+    def evaluate(
+        self, *, tenant_id: str, kind: str, context: Mapping[str, Any], order_id: str = "", channel: str = ""
+    ) -> Decision | None:
+        """The active (or gray-released) version's decision for a context; None when nothing is active."""
+        act = self.activation(tenant_id=tenant_id, kind=kind)
+        version = act.version_for(order_id=order_id, channel=channel) if act else None
+        if version is None:
+            return None
+        return self.compiled(tenant_id=tenant_id, kind=kind, version=version).evaluate(context)
+
+    def context_for(self, *, tenant_id: str, document: Mapping[str, Any]) -> dict[str, Any]:
+        """The rule context of a stored order document (first-order flag from the history when available)."""
+        email = (document.get("customer") or {}).get("email")
+        first = bool(email) and self.history is not None
+        if first and self.history is not None and email:
+            first = self.history.is_first_order(tenant_id, str(email), str(document.get("id")))
+        return order_context(document, tenant_id=tenant_id, is_first_order=first)

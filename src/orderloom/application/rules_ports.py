@@ -1,0 +1,77 @@
+"""Ports of the rules engine: the compiler (compiled CEL), the version store, the order history it reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+from orderloom.domain.audit import AuditEntry
+from orderloom.domain.rules import Activation, Decision, RuleSetDocument, RuleSetVersion
+
+__all__ = ["CompiledRuleSet", "RuleCompiler", "RuleHistory", "RuleStore", "RulesEngine"]
+
+
+class CompiledRuleSet(Protocol):
+    """A compiled, type-checked rule set version."""
+
+    kind: str
+    version: int | None
+
+    def evaluate(self, context: Mapping[str, Any]) -> Decision:
+        """The decision for one context; rules that raise are reported in ``errors``, never thrown."""
+
+
+class RuleCompiler(Protocol):
+    """Compiles rule sets against the declared context schema."""
+
+    def compile(self, document: RuleSetDocument, *, version: int | None = None) -> CompiledRuleSet:
+        """Compile and type-check; RuleSetInvalid lists every problem with rule id and line/column."""
+
+
+class RuleStore(Protocol):
+    """Immutable rule set versions and the active version per tenant and kind."""
+
+    def add_version(
+        self,
+        *,
+        tenant_id: str,
+        kind: str,
+        document: dict[str, Any],
+        status: str,
+        created_by: str,
+        now: datetime,
+        note: str | None = None,
+    ) -> RuleSetVersion:
+        """Store the next version number of the kind and return it."""
+
+    def get_version(self, tenant_id: str, kind: str, version: int) -> RuleSetVersion | None:
+        """One version, if it exists."""
+
+    def list_versions(self, tenant_id: str, kind: str) -> list[RuleSetVersion]:
+        """Every version of a kind, oldest first."""
+
+    def activation(self, tenant_id: str, kind: str) -> Activation | None:
+        """What is active for a kind, if anything."""
+
+    def set_activation(self, activation: Activation, *, audit: AuditEntry) -> None:
+        """Replace the activation of a kind and append the audit entry, in one transaction."""
+
+
+class RuleHistory(Protocol):
+    """Orders as the rules engine reads them: first-order checks and history for dry runs."""
+
+    def is_first_order(self, tenant_id: str, email: str, order_id: str) -> bool:
+        """True when no other order of the tenant has this customer e-mail."""
+
+    def documents_since(self, tenant_id: str, since: datetime) -> Iterator[dict[str, Any]]:
+        """Order documents placed at or after ``since``, oldest first."""
+
+
+class RulesEngine(Protocol):
+    """What other capabilities (channels compliance, routing) call to evaluate the active rules synchronously."""
+
+    def evaluate(
+        self, *, tenant_id: str, kind: str, context: Mapping[str, Any], order_id: str = "", channel: str = ""
+    ) -> Decision | None:
+        """The active version's decision for a context (None when no version of the kind is active)."""
