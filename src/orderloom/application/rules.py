@@ -46,6 +46,7 @@ class DryRunReport:
     active_version: int | None
     orders: int = 0
     changed: int = 0
+    outcome_changed: int = 0
     held_before: int = 0
     held_after: int = 0
     errors_after: int = 0
@@ -62,6 +63,7 @@ class DryRunReport:
             "active_version": self.active_version,
             "orders": self.orders,
             "changed": self.changed,
+            "outcome_changed": self.outcome_changed,
             "changes": dict(sorted(self.by_change.items(), key=lambda kv: -kv[1])),
             "hold_rate_before": round(self.held_before / n, 4),
             "hold_rate_after": round(self.held_after / n, 4),

@@ -26,6 +26,7 @@ PROBLEM_BASE = "https://orderloom.dev/problems/"
 _TITLES = {
     400: "Bad Request",
     401: "Unauthorized",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
     409: "Conflict",

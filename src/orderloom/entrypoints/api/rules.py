@@ -1,0 +1,228 @@
+"""/v1/rules: rule set versions (compiled and type-checked on upload), activation, gray release, rollback, dry run."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import timedelta
+from typing import Annotated, Any
+
+import msgspec
+import yaml
+from fastapi import APIRouter, Body, Query, Request
+from starlette.responses import Response
+
+from orderloom.application.rules import RuleVersionNotFound
+from orderloom.application.rules_dry_run import dry_run
+from orderloom.bootstrap import utc_now
+from orderloom.domain.rules import KINDS, RuleSetInvalid, RuleSetVersion
+from orderloom.entrypoints.api.auth import Tenant, container_of
+from orderloom.entrypoints.api.problems import Problem
+
+__all__ = ["parse_since", "router", "version_yaml"]
+
+router = APIRouter(prefix="/v1/rules", tags=["rules"])
+_SINCE = re.compile(r"^(\d{1,4})([dhw])$")
+_EXAMPLE = {
+    "description": "Hold big orders",
+    "rules": [{"id": "big-order", "when": "order.grand_total > 5000.0", "then": ["hold('over 5000')"], "priority": 10}],
+}
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(msgspec.json.encode(body), status_code=status, media_type="application/json")
+
+
+def _kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise Problem(404, "unknown-rule-kind", f"no rule kind {kind!r}; one of {', '.join(KINDS)}")
+    return kind
+
+
+def _invalid(exc: RuleSetInvalid) -> Problem:
+    return Problem(422, "rule-set-invalid", str(exc), errors=[p.as_dict() for p in exc.problems])
+
+
+def _actor(request: Request) -> str:
+    return "api-key:" + request.headers.get("authorization", "").partition(" ")[2].strip()[:10]
+
+
+def _version_dict(v: RuleSetVersion, active: int | None = None) -> dict[str, Any]:
+    return {
+        "kind": v.kind,
+        "version": v.version,
+        "status": v.status,
+        "active": v.version == active,
+        "created_at": v.created_at,
+        "created_by": v.created_by,
+        "checksum": v.checksum,
+        "note": v.note,
+        "document": v.document,
+    }
+
+
+def version_yaml(v: RuleSetVersion) -> str:
+    """A version as a YAML file for git (kind and version in a header comment)."""
+    header = f"# orderloom rule set: kind={v.kind} version={v.version} status={v.status} sha256={v.checksum}\n"
+    return header + yaml.safe_dump({"kind": v.kind, **v.document}, sort_keys=False, allow_unicode=True)
+
+
+def parse_since(text: str) -> timedelta:
+    """``30d``, ``12h`` or ``2w`` as a timedelta."""
+    match = _SINCE.match(text.strip())
+    if not match:
+        raise ValueError(f"since must look like 30d, 12h or 2w, not {text!r}")
+    n, unit = int(match.group(1)), match.group(2)
+    return {"d": timedelta(days=n), "h": timedelta(hours=n), "w": timedelta(weeks=n)}[unit]
+
+
+async def _document(request: Request) -> Any:
+    raw = await request.body()
+    content_type = request.headers.get("content-type", "application/json")
+    try:
+        if "yaml" in content_type:
+            return yaml.safe_load(raw)
+        return msgspec.json.decode(raw)
+    except (msgspec.DecodeError, yaml.YAMLError) as exc:
+        raise Problem(400, "malformed-body", f"the rule set is not valid JSON/YAML: {exc}") from None
+
+
+@router.post(
+    "/{kind}/versions",
+    status_code=201,
+    summary="Store a new rule set version (compiled and type-checked unless draft)",
+    openapi_extra={"requestBody": {"content": {"application/json": {"example": _EXAMPLE}, "application/yaml": {}}}},
+)
+async def create_version(
+    request: Request,
+    tenant_id: Tenant,
+    kind: str,
+    draft: Annotated[bool, Query()] = False,
+    note: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    """422 with rule id, line and column for syntax, type, action and conflict errors."""
+    rules = container_of(request).rules
+    document = await _document(request)
+    try:
+        version = await asyncio.to_thread(
+            rules.create_version,
+            tenant_id=tenant_id,
+            kind=_kind(kind),
+            document=document,
+            actor=_actor(request),
+            draft=draft,
+            note=note,
+        )
+    except RuleSetInvalid as exc:
+        raise _invalid(exc) from None
+    return _json(_version_dict(version), 201)
+
+
+@router.get("/{kind}/versions", summary="List the versions of a rule set")
+async def list_versions(request: Request, tenant_id: Tenant, kind: str) -> Response:
+    """Oldest first, with the active one marked."""
+    rules = container_of(request).rules
+    versions = await asyncio.to_thread(rules.store.list_versions, tenant_id, _kind(kind))
+    act = await asyncio.to_thread(rules.store.activation, tenant_id, kind)
+    active = act.version if act else None
+    return _json({"items": [_version_dict(v, active) for v in versions], "activation": act.as_dict() if act else None})
+
+
+@router.get("/{kind}/versions/{version}", summary="One rule set version (JSON, or YAML with ?format=yaml)")
+async def get_version(
+    request: Request, tenant_id: Tenant, kind: str, version: int, format: Annotated[str, Query()] = "json"
+) -> Response:
+    """The stored, immutable document."""
+    rules = container_of(request).rules
+    try:
+        found = await asyncio.to_thread(rules.get_version, tenant_id=tenant_id, kind=_kind(kind), version=version)
+    except RuleVersionNotFound as exc:
+        raise Problem(404, "rule-version-not-found", str(exc)) from None
+    if format == "yaml":
+        return Response(version_yaml(found), media_type="application/yaml")
+    act = await asyncio.to_thread(rules.store.activation, tenant_id, kind)
+    return _json(_version_dict(found, act.version if act else None))
+
+
+class ActivateBody(msgspec.Struct, forbid_unknown_fields=True):
+    """Optional gray release: a percentage of orders (stable hash of the order id) and/or some channels."""
+
+    percent: float | None = None
+    channels: list[str] = []
+
+
+@router.post("/{kind}/versions/{version}/activate", summary="Activate a version (fully, or as a gray release)")
+async def activate(
+    request: Request,
+    tenant_id: Tenant,
+    kind: str,
+    version: int,
+    body: Annotated[dict[str, Any] | None, Body(examples=[{"percent": 10, "channels": ["shopify"]}])] = None,
+) -> Response:
+    """Exactly one active version per kind; the change is audited. 404 unknown version, 422 draft/invalid."""
+    try:
+        parsed = msgspec.convert(body or {}, ActivateBody)
+    except msgspec.ValidationError as exc:
+        raise Problem(422, "validation-error", str(exc)) from None
+    rules = container_of(request).rules
+    try:
+        act = await asyncio.to_thread(
+            rules.activate,
+            tenant_id=tenant_id,
+            kind=_kind(kind),
+            version=version,
+            actor=_actor(request),
+            percent=parsed.percent,
+            channels=parsed.channels,
+        )
+    except RuleVersionNotFound as exc:
+        raise Problem(404, "rule-version-not-found", str(exc)) from None
+    except RuleSetInvalid as exc:
+        raise _invalid(exc) from None
+    return _json(act.as_dict())
+
+
+@router.post("/{kind}/rollback", summary="End a gray release, or go back to the previously active version")
+async def rollback(request: Request, tenant_id: Tenant, kind: str) -> Response:
+    """Audited like an activation; 404 when there is nothing to go back to."""
+    rules = container_of(request).rules
+    try:
+        act = await asyncio.to_thread(rules.rollback, tenant_id=tenant_id, kind=_kind(kind), actor=_actor(request))
+    except RuleVersionNotFound as exc:
+        raise Problem(404, "rule-version-not-found", str(exc)) from None
+    return _json(act.as_dict())
+
+
+@router.post("/{kind}/versions/{version}/dry-run", summary="Compare a version with the active one on past orders")
+async def dry_run_version(
+    request: Request,
+    tenant_id: Tenant,
+    kind: str,
+    version: int,
+    since: Annotated[str, Query()] = "30d",
+    examples: Annotated[int, Query(ge=0, le=100)] = 10,
+) -> Response:
+    """How many orders would change outcome, examples, and the hold-rate change. Writes nothing."""
+    container = container_of(request)
+    try:
+        start = utc_now() - parse_since(since)
+    except ValueError as exc:
+        raise Problem(422, "validation-error", str(exc), errors=[{"field": "since", "message": str(exc)}]) from None
+    history = container.rules.history
+    assert history is not None
+    try:
+        report = await asyncio.to_thread(
+            dry_run,
+            rules=container.rules,
+            history=history,
+            tenant_id=tenant_id,
+            kind=_kind(kind),
+            version=version,
+            since=start,
+            max_examples=examples,
+        )
+    except RuleVersionNotFound as exc:
+        raise Problem(404, "rule-version-not-found", str(exc)) from None
+    except RuleSetInvalid as exc:
+        raise _invalid(exc) from None
+    return _json(report.as_dict())
