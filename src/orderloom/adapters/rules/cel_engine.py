@@ -42,7 +42,13 @@ _PROTO_TYPES = {
 
 def _problems(exc: Exception, rule_id: str, field: str) -> list[RuleProblem]:
     found = [
-        RuleProblem(m.group(3).strip(), rule_id=rule_id, field=field, line=int(m.group(1)), column=int(m.group(2)))
+        RuleProblem(
+            m.group(3).replace(" (in container '')", "").strip(),
+            rule_id=rule_id,
+            field=field,
+            line=int(m.group(1)),
+            column=int(m.group(2)),
+        )
         for m in _ERROR.finditer(str(exc))
     ]
     return found or [RuleProblem(str(exc).strip(), rule_id=rule_id, field=field)]
