@@ -197,14 +197,21 @@ class RuleSets:
     # --- evaluation ------------------------------------------------------------------------------------------
 
     def evaluate(
-        self, *, tenant_id: str, kind: str, context: Mapping[str, Any], order_id: str = "", channel: str = ""
+        self,
+        *,
+        tenant_id: str,
+        kind: str,
+        context: Mapping[str, Any],
+        order_id: str = "",
+        channel: str = "",
+        prepared: Any = None,
     ) -> Decision | None:
         """The active (or gray-released) version's decision for a context; None when nothing is active."""
         act = self.activation(tenant_id=tenant_id, kind=kind)
         version = act.version_for(order_id=order_id, channel=channel) if act else None
         if version is None:
             return None
-        return self.compiled(tenant_id=tenant_id, kind=kind, version=version).evaluate(context)
+        return self.compiled(tenant_id=tenant_id, kind=kind, version=version).evaluate(context, prepared=prepared)
 
     def context_for(self, *, tenant_id: str, document: Mapping[str, Any]) -> dict[str, Any]:
         """The rule context of a stored order document (first-order flag from the history when available)."""

@@ -51,8 +51,9 @@ def dry_run(
         email = str((doc.get("customer") or {}).get("email") or "")
         ctx = order_context(doc, tenant_id=tenant_id, is_first_order=bool(email) and email not in seen_emails)
         seen_emails.add(email)
-        before = _signature(active.evaluate(ctx) if active else None)
-        after = _signature(candidate.evaluate(ctx))
+        prepared = rules.compiler.prepare(ctx)
+        before = _signature(active.evaluate(ctx, prepared=prepared) if active else None)
+        after = _signature(candidate.evaluate(ctx, prepared=prepared))
         _tally(report, doc, before, after, max_examples)
     report.seconds = time.perf_counter() - started
     return report

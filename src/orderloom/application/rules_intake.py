@@ -139,14 +139,17 @@ class RulesIntake:
         """The decisions of the active intake rule sets for one order document (rule errors included)."""
         decisions = []
         context = self.rules.context_for(tenant_id=tenant_id, document=document)
+        prepared = None
         for kind in self.kinds:
             try:
+                prepared = prepared or self.rules.compiler.prepare(context)
                 decision = self.rules.evaluate(
                     tenant_id=tenant_id,
                     kind=kind,
                     context=context,
                     order_id=str(document["id"]),
                     channel=str(document.get("channel", "")),
+                    prepared=prepared,
                 )
             except (RuleSetInvalid, RuntimeError, ValueError, TypeError, KeyError) as exc:
                 decision = Decision(kind, None, errors=(("*", f"{type(exc).__name__}: {exc}"),))

@@ -18,8 +18,11 @@ class CompiledRuleSet(Protocol):
     kind: str
     version: int | None
 
-    def evaluate(self, context: Mapping[str, Any]) -> Decision:
-        """The decision for one context; rules that raise are reported in ``errors``, never thrown."""
+    def evaluate(self, context: Mapping[str, Any], *, prepared: Any = None) -> Decision:
+        """The decision for one context; rules that raise are reported in ``errors``, never thrown.
+
+        ``prepared`` is the compiler's ``prepare(context)``, to share one conversion between rule sets.
+        """
 
 
 class RuleCompiler(Protocol):
@@ -27,6 +30,9 @@ class RuleCompiler(Protocol):
 
     def compile(self, document: RuleSetDocument, *, version: int | None = None) -> CompiledRuleSet:
         """Compile and type-check; RuleSetInvalid lists every problem with rule id and line/column."""
+
+    def prepare(self, context: Mapping[str, Any]) -> Any:
+        """The evaluator's form of a context, reusable by every compiled rule set of this compiler."""
 
 
 class RuleStore(Protocol):

@@ -54,10 +54,34 @@ def _problems(exc: Exception, rule_id: str, field: str) -> list[RuleProblem]:
     return found or [RuleProblem(str(exc).strip(), rule_id=rule_id, field=field)]
 
 
+class _Batch:
+    """Conditions evaluated as one CEL list (one call into cel-cpp); per condition only when one of them raises."""
+
+    def __init__(self, env: Any, conditions: list[tuple[str, Any]]) -> None:
+        self.items = conditions
+        self.combined = (
+            env.compile("[" + ", ".join(f"({text})" for text, _ in conditions) + "]") if conditions else None
+        )
+
+    def run(self, activation: Any) -> list[bool | str]:
+        """Per condition: True, False, or the error message it raised."""
+        if self.combined is None:
+            return []
+        values = self.combined.eval(activation).plain_value()
+        if type(values) is list:
+            return values
+        out: list[bool | str] = []
+        for _, program in self.items:
+            value = program.eval(activation).value()
+            out.append(value if type(value) is bool else str(value))
+        return out
+
+
 @dataclass(frozen=True, slots=True)
 class _CompiledTable:
     table: DecisionTable
-    rows: tuple[tuple[Any, dict[str, Any]], ...]
+    batch: _Batch
+    outputs: tuple[dict[str, Any], ...]
 
 
 class CelCompiledRuleSet:
@@ -75,16 +99,19 @@ class CelCompiledRuleSet:
         self.version = version
         self.document = document
         self._compiler = compiler
-        self._rules = rules
+        self._rules = [rule for rule, _ in rules]
+        self._batch = compiler.batch([(rule.when, program) for rule, program in rules])
         self._tables = tables
 
-    def evaluate(self, context: Mapping[str, Any]) -> Decision:
-        """Evaluate every rule and table on one context; a rule that raises is reported, never thrown."""
-        activation = self._compiler.activation(context)
+    def evaluate(self, context: Mapping[str, Any], *, prepared: Any = None) -> Decision:
+        """Evaluate every rule and table on one context (``prepared``: its activation, if already built).
+
+        A rule that raises is reported in ``errors``, never thrown.
+        """
+        activation = self._compiler.activation(context) if prepared is None else prepared
         fired: list[FiredRule] = []
         errors: list[tuple[str, str]] = []
-        for rule, expr in self._rules:
-            value = expr.eval(activation).value()
+        for rule, value in zip(self._rules, self._batch.run(activation), strict=True):
             if value is True:
                 fired.append(FiredRule(rule.id, rule.then, rule.when, rule.priority))
             elif value is not False:
@@ -95,10 +122,9 @@ class CelCompiledRuleSet:
     @staticmethod
     def _table(table: _CompiledTable, activation: Any, errors: list[tuple[str, str]]) -> tuple[dict[str, Any], ...]:
         hits: list[dict[str, Any]] = []
-        for index, (expr, outputs) in enumerate(table.rows):
-            value = expr.eval(activation).value()
+        for index, value in enumerate(table.batch.run(activation)):
             if value is True:
-                hits.append({"row": index, **outputs})
+                hits.append({"row": index, **table.outputs[index]})
                 if table.table.hit_policy == "first":
                     break
             elif value is not False:
@@ -150,6 +176,14 @@ class CelRuleCompiler:
             data[name] = [message(**item) for item in data.get(name, ())]
         return self._env.Activation(data)
 
+    def batch(self, conditions: list[tuple[str, Any]]) -> _Batch:
+        """Checked conditions as one list program."""
+        return _Batch(self._env, conditions)
+
+    def prepare(self, context: Mapping[str, Any]) -> Any:
+        """The activation of a context, to share between rule sets (see ``evaluate(prepared=...)``)."""
+        return self.activation(context)
+
     def check(self, expression: str, *, rule_id: str, field: str = "when") -> tuple[Any, list[RuleProblem]]:
         """Compile one boolean expression; (program, []) or (None, problems with positions)."""
         try:
@@ -189,5 +223,7 @@ class CelRuleCompiler:
         for index, row in enumerate(table.rows):
             expr, found = self.check(row.when, rule_id=f"{table.id}#{index}", field="when")
             problems.extend(found)
-            rows.append((expr, dict(row.outputs)))
-        return None if len(problems) > before else _CompiledTable(table, tuple(rows))
+            rows.append((row.when, expr))
+        if len(problems) > before:
+            return None
+        return _CompiledTable(table, self.batch(rows), tuple(dict(row.outputs) for row in table.rows))
