@@ -16,7 +16,7 @@ from orderloom.adapters.persistence.rules_store import SqlRuleStore
 from orderloom.adapters.persistence.tables import audit_log
 from orderloom.application.rules_ports import RuleStore
 from orderloom.domain.audit import AuditEntry
-from orderloom.domain.rules import Activation
+from orderloom.domain.rules import Activation, FeatureToggle
 from tests.conftest import sqlite_url
 
 NOW = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
@@ -87,6 +87,21 @@ class RuleStoreContract:
         assert store.activation(t, "hold") == gray
         assert store.activation(t, "routing") is None
         assert self.audit_actions(store, t) == ["rules.activate", "rules.activate"]
+
+    def test_toggles_and_documents(self, store: RuleStore) -> None:
+        tenant = self.tenant()
+        assert store.toggles(tenant) == []
+        toggle = FeatureToggle(tenant, "rules.intake", enabled=True, bps=1000, channels=("pos",))
+        store.set_toggle(toggle, audit=_entry(tenant, "rules.intake"))
+        store.set_toggle(toggle, audit=_entry(tenant, "rules.intake"))
+        assert store.toggles(tenant) == [toggle]
+        assert store.get_document(tenant, "custom_fields") is None
+        store.put_document(tenant, "template:b2b", {"required": ["po"]}, audit=_entry(tenant, "t"))
+        store.put_document(tenant, "template:b2b", {"required": ["po", "vat"]}, audit=_entry(tenant, "t"))
+        store.put_document(tenant, "custom_fields", {"type": "object"}, audit=_entry(tenant, "t"))
+        assert store.get_document(tenant, "template:b2b") == {"required": ["po", "vat"]}
+        assert store.list_documents(tenant, "template:") == {"template:b2b": {"required": ["po", "vat"]}}
+        assert len(self.audit_actions(store, tenant)) == 5
 
 
 class TestMemoryRuleStore(RuleStoreContract):

@@ -179,3 +179,68 @@ def test_gray_release_at_ten_percent_affects_about_ten_percent_of_new_orders(
         pass
     tagged = sum("gray" in client.get(f"/v1/orders/{i}", headers=auth).json()["tags"] for i in ids)
     assert 30 - 21 <= tagged <= 30 + 21  # four standard deviations of Binomial(300, 0.1)
+
+
+def test_custom_fields_and_templates_are_checked_on_intake(
+    client: TestClient, auth: dict[str, str], container: Container
+) -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "po_number": {"type": "string", "pattern": "^PO-"},
+            "incoterm": {"enum": ["DAP"], "type": "string"},
+        },
+    }
+    assert client.put("/v1/rules/custom-fields", json=schema, headers=auth).status_code == 200
+    assert client.get("/v1/rules/custom-fields", headers=auth).json() == schema
+    bad = client.put("/v1/rules/custom-fields", json={"properties": {"a": {"type": "date"}}}, headers=auth)
+    assert bad.status_code == 422 and bad.headers["content-type"] == PROBLEM
+    r = client.put(
+        "/v1/rules/templates/b2b", json={"required": ["po_number"], "defaults": {"incoterm": "DAP"}}, headers=auth
+    )
+    assert r.status_code == 200
+    assert client.get("/v1/rules/templates", headers=auth).json()["items"][0]["name"] == "b2b"
+    # a hold rule can see the template's default in order.custom
+    rule = {"rules": [{"id": "dap", "when": 'order.custom.incoterm == "DAP"', "then": ["add_tag('dap')"]}]}
+    v = _version(client, auth, "hold", rule)
+    client.post(f"/v1/rules/hold/versions/{v}/activate", headers=auth)
+    good = _place(client, auth, custom_fields={"template": "b2b", "po_number": "PO-7"})
+    missing = _place(client, auth, custom_fields={"template": "b2b"})
+    wrong = _place(client, auth, custom_fields={"po_number": "7", "incoterm": "DAP"})
+    container.relay.drain()
+    status = {o: client.get(f"/v1/orders/{o}", headers=auth).json() for o in (good, missing, wrong)}
+    assert status[good]["status"]["main"] == "pending" and "dap" in status[good]["tags"]
+    assert status[missing]["status"]["sub"] == "validation_failed"
+    assert status[wrong]["status"]["sub"] == "validation_failed"
+    timeline = client.get(f"/v1/orders/{missing}/timeline", headers=auth).json()["entries"]
+    failed = next(e for e in timeline if e.get("action") == "order.fail_validation")
+    assert "custom_fields.po_number: is required" in failed["after"]["params"]["reason"]
+
+
+def test_toggles_switch_intake_rules_off_and_are_validated(
+    client: TestClient, auth: dict[str, str], container: Container
+) -> None:
+    v = _version(client, auth, "hold", {"rules": [{"id": "all", "when": "true", "then": ["hold('all')"]}]})
+    client.post(f"/v1/rules/hold/versions/{v}/activate", headers=auth)
+    r = client.put("/v1/rules/toggles/rules.intake", json={"enabled": False}, headers=auth)
+    assert r.status_code == 200 and r.json() == {
+        "name": "rules.intake",
+        "enabled": False,
+        "percent": 100.0,
+        "channels": [],
+    }
+    untouched = _place(client, auth)
+    container.relay.drain()
+    assert client.get(f"/v1/orders/{untouched}", headers=auth).json()["status"]["main"] == "pending"
+    client.put("/v1/rules/toggles/rules.intake", json={"enabled": True, "channels": ["web"]}, headers=auth)
+    web, pos = _place(client, auth, channel="web"), _place(client, auth, channel="pos")
+    container.relay.drain()
+    assert client.get(f"/v1/orders/{web}", headers=auth).json()["status"]["main"] == "on_hold"
+    assert client.get(f"/v1/orders/{pos}", headers=auth).json()["status"]["main"] == "pending"
+    assert client.put("/v1/rules/toggles/rules.nope", json={"enabled": True}, headers=auth).status_code == 422
+    assert (
+        client.put("/v1/rules/toggles/rules.intake", json={"enabled": True, "percent": 101}, headers=auth).status_code
+        == 422
+    )
+    names = [t["name"] for t in client.get("/v1/rules/toggles", headers=auth).json()["items"]]
+    assert names == ["rules.intake", "rules.custom_fields"]

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from orderloom.domain.audit import AuditEntry
-from orderloom.domain.rules import Activation, RuleSetVersion
+from orderloom.domain.rules import Activation, FeatureToggle, RuleSetVersion
 
 __all__ = ["MemoryRuleHistory", "MemoryRuleStore"]
 
@@ -23,6 +23,8 @@ class MemoryRuleStore:
         self.versions: dict[tuple[str, str], list[RuleSetVersion]] = {}
         self.activations: dict[tuple[str, str], Activation] = {}
         self.audit: list[AuditEntry] = []
+        self.documents: dict[tuple[str, str], dict[str, Any]] = {}
+        self.feature_toggles: dict[tuple[str, str], FeatureToggle] = {}
         self._lock = threading.Lock()
 
     def add_version(
@@ -66,6 +68,30 @@ class MemoryRuleStore:
     def set_activation(self, activation: Activation, *, audit: AuditEntry) -> None:
         with self._lock:
             self.activations[(activation.tenant_id, activation.kind)] = activation
+            self.audit.append(audit)
+
+    def get_document(self, tenant_id: str, name: str) -> dict[str, Any] | None:
+        found = self.documents.get((tenant_id, name))
+        return None if found is None else json.loads(json.dumps(found))
+
+    def list_documents(self, tenant_id: str, prefix: str) -> dict[str, dict[str, Any]]:
+        return {
+            n: json.loads(json.dumps(d))
+            for (t, n), d in sorted(self.documents.items())
+            if t == tenant_id and n.startswith(prefix)
+        }
+
+    def put_document(self, tenant_id: str, name: str, document: dict[str, Any], *, audit: AuditEntry) -> None:
+        with self._lock:
+            self.documents[(tenant_id, name)] = json.loads(json.dumps(document))
+            self.audit.append(audit)
+
+    def toggles(self, tenant_id: str) -> list[FeatureToggle]:
+        return [t for (tid, _), t in sorted(self.feature_toggles.items()) if tid == tenant_id]
+
+    def set_toggle(self, toggle: FeatureToggle, *, audit: AuditEntry) -> None:
+        with self._lock:
+            self.feature_toggles[(toggle.tenant_id, toggle.name)] = toggle
             self.audit.append(audit)
 
 

@@ -12,10 +12,13 @@ from typing import Any
 from orderloom.application.ports import Clock
 from orderloom.application.rules_ports import CompiledRuleSet, RuleCompiler, RuleHistory, RuleStore
 from orderloom.domain.audit import AuditEntry
-from orderloom.domain.errors import DomainError
+from orderloom.domain.custom_fields import CustomFieldSchema, OrderTemplate, SchemaInvalid
+from orderloom.domain.errors import DomainError, FieldError
 from orderloom.domain.rules import (
+    TOGGLES,
     Activation,
     Decision,
+    FeatureToggle,
     RuleProblem,
     RuleSetInvalid,
     RuleSetVersion,
@@ -26,6 +29,8 @@ from orderloom.domain.rules_context import order_context
 __all__ = ["DryRunReport", "RuleSets", "RuleVersionNotFound"]
 
 _ACTIVATION_TTL = 2.0
+_CUSTOM_FIELDS = "custom_fields"
+_TEMPLATE = "template:"
 
 
 class RuleVersionNotFound(DomainError):
@@ -97,6 +102,7 @@ class RuleSets:
     history: RuleHistory | None = None
     _compiled: dict[tuple[str, str, int], CompiledRuleSet] = field(default_factory=dict, init=False, repr=False)
     _active: dict[tuple[str, str], tuple[float, Activation | None]] = field(default_factory=dict, init=False)
+    _tenant_data: dict[tuple[str, str], tuple[float, Any]] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     # --- authoring -------------------------------------------------------------------------------------------
@@ -214,9 +220,111 @@ class RuleSets:
         return self.compiled(tenant_id=tenant_id, kind=kind, version=version).evaluate(context, prepared=prepared)
 
     def context_for(self, *, tenant_id: str, document: Mapping[str, Any]) -> dict[str, Any]:
-        """The rule context of a stored order document (first-order flag from the history when available)."""
+        """The rule context of a stored order document (first-order flag from the history when available;
+        the order template's defaults filled into ``order.custom``)."""
         email = (document.get("customer") or {}).get("email")
         first = bool(email) and self.history is not None
         if first and self.history is not None and email:
             first = self.history.is_first_order(tenant_id, str(email), str(document.get("id")))
-        return order_context(document, tenant_id=tenant_id, is_first_order=first)
+        context = order_context(document, tenant_id=tenant_id, is_first_order=first)
+        template = self._template_of(tenant_id, context["order.custom"])
+        if template is not None:
+            context["order.custom"] = template.apply_defaults(context["order.custom"])
+        return context
+
+    # --- tenant data: custom fields, templates, toggles ------------------------------------------------------
+
+    def _cached(self, tenant_id: str, key: str, load: Any) -> Any:
+        hit = self._tenant_data.get((tenant_id, key))
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        value = load()
+        self._tenant_data[(tenant_id, key)] = (time.monotonic() + _ACTIVATION_TTL, value)
+        return value
+
+    def _forget(self, tenant_id: str) -> None:
+        for key in [k for k in self._tenant_data if k[0] == tenant_id]:
+            self._tenant_data.pop(key, None)
+
+    def set_custom_fields(self, *, tenant_id: str, schema: Any, actor: str) -> dict[str, Any]:
+        """Declare the tenant's custom order fields (JSON Schema subset); SchemaInvalid names the problems."""
+        CustomFieldSchema.from_json_schema(schema)
+        before = self.store.get_document(tenant_id, _CUSTOM_FIELDS)
+        entry = _audit(tenant_id, actor, "custom_fields", _CUSTOM_FIELDS, self.clock(), before, dict(schema))
+        self.store.put_document(tenant_id, _CUSTOM_FIELDS, dict(schema), audit=entry)
+        self._forget(tenant_id)
+        return dict(schema)
+
+    def custom_fields(self, *, tenant_id: str) -> dict[str, Any] | None:
+        """The tenant's custom field schema, if declared."""
+        return self.store.get_document(tenant_id, _CUSTOM_FIELDS)
+
+    def set_template(self, *, tenant_id: str, name: str, document: Any, actor: str) -> OrderTemplate:
+        """Store an order template (required custom fields and defaults)."""
+        template = OrderTemplate.from_document(name, document)
+        key = _TEMPLATE + name
+        before = self.store.get_document(tenant_id, key)
+        entry = _audit(tenant_id, actor, "template", key, self.clock(), before, template.as_dict())
+        self.store.put_document(tenant_id, key, template.as_dict(), audit=entry)
+        self._forget(tenant_id)
+        return template
+
+    def templates(self, *, tenant_id: str) -> list[OrderTemplate]:
+        """The tenant's order templates."""
+        docs = self.store.list_documents(tenant_id, _TEMPLATE)
+        return [OrderTemplate.from_document(name[len(_TEMPLATE) :], doc) for name, doc in docs.items()]
+
+    def _template_of(self, tenant_id: str, custom: Mapping[str, Any]) -> OrderTemplate | None:
+        name = custom.get("template")
+        if not isinstance(name, str) or not name:
+            return None
+        doc = self._cached(tenant_id, _TEMPLATE + name, lambda: self.store.get_document(tenant_id, _TEMPLATE + name))
+        return None if doc is None else OrderTemplate.from_document(name, doc)
+
+    def custom_field_errors(self, *, tenant_id: str, document: Mapping[str, Any]) -> list[FieldError]:
+        """Problems of an order's custom fields against the tenant's schema and its template (none if undeclared)."""
+        raw = self._cached(tenant_id, _CUSTOM_FIELDS, lambda: self.store.get_document(tenant_id, _CUSTOM_FIELDS))
+        values = dict(document.get("custom_fields") or {})
+        name = values.get("template")
+        template = self._template_of(tenant_id, values)
+        errors = []
+        if name not in (None, "") and template is None:
+            errors.append(FieldError("custom_fields.template", f"no order template named {name!r}"))
+        if raw is None and template is None:
+            return errors
+        schema = CustomFieldSchema.from_json_schema(raw) if raw is not None else CustomFieldSchema({})
+        if template is not None:
+            values = template.apply_defaults(values)
+        return errors + schema.validate(values, also_required=template.required if template else ())
+
+    def set_toggle(
+        self,
+        *,
+        tenant_id: str,
+        name: str,
+        enabled: bool,
+        actor: str,
+        percent: float = 100.0,
+        channels: Iterable[str] = (),
+    ) -> FeatureToggle:
+        """Switch an engine feature on or off for a share of orders and/or some channels (audited)."""
+        if name not in TOGGLES:
+            raise SchemaInvalid(f"unknown feature toggle {name!r} (known: {', '.join(TOGGLES)})")
+        if not 0 <= percent <= 100:
+            raise SchemaInvalid("percent is between 0 and 100")
+        toggle = FeatureToggle(tenant_id, name, enabled, round(percent * 100), tuple(sorted(set(channels))))
+        entry = _audit(tenant_id, actor, "toggle", name, self.clock(), None, toggle.as_dict())
+        self.store.set_toggle(toggle, audit=entry)
+        self._forget(tenant_id)
+        return toggle
+
+    def toggles(self, *, tenant_id: str) -> list[FeatureToggle]:
+        """Every known toggle of the tenant (stored ones, the rest on by default)."""
+        stored = {t.name: t for t in self.store.toggles(tenant_id)}
+        return [stored.get(name, FeatureToggle(tenant_id, name)) for name in TOGGLES]
+
+    def feature_on(self, *, tenant_id: str, name: str, order_id: str, channel: str) -> bool:
+        """Whether an engine feature applies to an order (on when no toggle is stored)."""
+        toggles = self._cached(tenant_id, "toggles", lambda: {t.name: t for t in self.store.toggles(tenant_id)})
+        toggle = toggles.get(name)
+        return True if toggle is None else bool(toggle.is_on(order_id=order_id, channel=channel))

@@ -15,9 +15,10 @@ from orderloom.application.ports import Clock, OrderQueries, TransactionRunner, 
 from orderloom.application.rules import RuleSets
 from orderloom.domain.audit import AuditEntry
 from orderloom.domain.canonical import order_to_document
+from orderloom.domain.custom_fields import SchemaInvalid
 from orderloom.domain.errors import IllegalTransition
 from orderloom.domain.lifecycle import Lifecycle
-from orderloom.domain.rules import Decision, RuleSetInvalid
+from orderloom.domain.rules import Action, Decision, FiredRule, RuleSetInvalid
 
 __all__ = ["INTAKE_KINDS", "OUTCOME_TO_ACTION", "RulesIntake", "apply_decisions", "strongest_outcome"]
 
@@ -136,7 +137,27 @@ class RulesIntake:
         log.debug("rules_intake", order_id=order_id, outcome=outcome)
 
     def decide(self, tenant_id: str, document: dict[str, Any]) -> list[Decision]:
-        """The decisions of the active intake rule sets for one order document (rule errors included)."""
+        """Custom-field checks and the active intake rule sets' decisions for one order (rule errors included)."""
+        order_id, channel = str(document["id"]), str(document.get("channel", ""))
+        decisions = []
+        if self.rules.feature_on(tenant_id=tenant_id, name="rules.custom_fields", order_id=order_id, channel=channel):
+            decisions.extend(self._custom_fields(tenant_id, document))
+        if self.rules.feature_on(tenant_id=tenant_id, name="rules.intake", order_id=order_id, channel=channel):
+            decisions.extend(self._rule_sets(tenant_id, document))
+        return decisions
+
+    def _custom_fields(self, tenant_id: str, document: dict[str, Any]) -> list[Decision]:
+        try:
+            errors = self.rules.custom_field_errors(tenant_id=tenant_id, document=document)
+        except SchemaInvalid as exc:
+            return [Decision("custom_fields", None, errors=(("custom_fields", str(exc)),))]
+        if not errors:
+            return []
+        reason = "; ".join(f"{e.field}: {e.message}" for e in errors)
+        fired = FiredRule("custom_fields", (Action("fail", (("reason", reason),)),), "the tenant's custom field schema")
+        return [Decision("custom_fields", None, (fired,))]
+
+    def _rule_sets(self, tenant_id: str, document: dict[str, Any]) -> list[Decision]:
         decisions = []
         context = self.rules.context_for(tenant_id=tenant_id, document=document)
         prepared = None

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from orderloom.domain.audit import AuditEntry
-from orderloom.domain.rules import Activation, Decision, RuleSetDocument, RuleSetVersion
+from orderloom.domain.rules import Activation, Decision, FeatureToggle, RuleSetDocument, RuleSetVersion
 
 __all__ = ["CompiledRuleSet", "RuleCompiler", "RuleHistory", "RuleStore", "RulesEngine"]
 
@@ -62,6 +62,21 @@ class RuleStore(Protocol):
 
     def set_activation(self, activation: Activation, *, audit: AuditEntry) -> None:
         """Replace the activation of a kind and append the audit entry, in one transaction."""
+
+    def get_document(self, tenant_id: str, name: str) -> dict[str, Any] | None:
+        """A named tenant document (``custom_fields``, ``template:<name>``), if stored."""
+
+    def list_documents(self, tenant_id: str, prefix: str) -> dict[str, dict[str, Any]]:
+        """Named tenant documents whose name starts with ``prefix``."""
+
+    def put_document(self, tenant_id: str, name: str, document: dict[str, Any], *, audit: AuditEntry) -> None:
+        """Store (replace) a named tenant document and append the audit entry, in one transaction."""
+
+    def toggles(self, tenant_id: str) -> list[FeatureToggle]:
+        """The tenant's stored feature toggles."""
+
+    def set_toggle(self, toggle: FeatureToggle, *, audit: AuditEntry) -> None:
+        """Store (replace) a feature toggle and append the audit entry, in one transaction."""
 
 
 class RuleHistory(Protocol):

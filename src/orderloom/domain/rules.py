@@ -20,12 +20,14 @@ __all__ = [
     "ACTIONS",
     "KINDS",
     "OUTCOME_ACTIONS",
+    "TOGGLES",
     "Action",
     "ActionSpec",
     "Activation",
     "ContextSchema",
     "Decision",
     "DecisionTable",
+    "FeatureToggle",
     "FiredRule",
     "Rule",
     "RuleProblem",
@@ -534,3 +536,31 @@ def parse_rule_set(kind: str, raw: Any) -> RuleSetDocument:
     if problems:
         raise RuleSetInvalid(problems)
     return RuleSetDocument(kind, tuple(rules), tuple(tables), _opt(raw.get("description")))
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureToggle:
+    """A rules-engine feature switched on for a share of orders and/or some channels (same targeting as releases).
+
+    Known toggles: ``rules.intake`` (evaluate validation/hold rule sets on new orders) and ``rules.custom_fields``
+    (check custom fields and templates on new orders). Without a stored toggle a feature is on.
+    """
+
+    tenant_id: str
+    name: str
+    enabled: bool = True
+    bps: int = 10_000
+    channels: tuple[str, ...] = ()
+
+    def is_on(self, *, order_id: str, channel: str) -> bool:
+        """Whether the feature applies to one order."""
+        if not self.enabled or (self.channels and channel not in self.channels):
+            return False
+        return bucket(order_id) < self.bps
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {"name": self.name, "enabled": self.enabled, "percent": self.bps / 100, "channels": list(self.channels)}
+
+
+TOGGLES = ("rules.intake", "rules.custom_fields")

@@ -11,10 +11,15 @@ import msgspec
 import sqlalchemy as sa
 
 from orderloom.adapters.persistence.tables import orders
-from orderloom.adapters.persistence.tables_rules import rule_activations, rule_set_versions
+from orderloom.adapters.persistence.tables_rules import (
+    feature_toggles,
+    rule_activations,
+    rule_documents,
+    rule_set_versions,
+)
 from orderloom.adapters.persistence.uow import SqlUnitOfWork
 from orderloom.domain.audit import AuditEntry
-from orderloom.domain.rules import Activation, RuleSetVersion
+from orderloom.domain.rules import Activation, FeatureToggle, RuleSetVersion
 
 __all__ = ["SqlRuleHistory", "SqlRuleStore", "document_checksum"]
 
@@ -138,6 +143,61 @@ class SqlRuleStore:
                 )
             uow.audit.append(audit)
             uow.flush()
+
+    def _upsert(self, table: sa.Table, keys: dict[str, Any], values: dict[str, Any], audit: AuditEntry) -> None:
+        with self._write.begin() as conn:
+            uow = SqlUnitOfWork(conn)
+            where = [table.c[k] == v for k, v in keys.items()]
+            if conn.execute(table.update().where(*where).values(values)).rowcount == 0:
+                conn.execute(table.insert().values(**keys, **values))
+            uow.audit.append(audit)
+            uow.flush()
+
+    def get_document(self, tenant_id: str, name: str) -> dict[str, Any] | None:
+        t = rule_documents.c
+        with self._read.connect() as conn:
+            text = conn.execute(
+                sa.select(t.document).where(t.tenant_id == tenant_id, t.name == name)
+            ).scalar_one_or_none()
+        return None if text is None else dict(_decode(text))
+
+    def list_documents(self, tenant_id: str, prefix: str) -> dict[str, dict[str, Any]]:
+        t = rule_documents.c
+        with self._read.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.name, t.document)
+                .where(t.tenant_id == tenant_id, t.name.startswith(prefix, autoescape=True))
+                .order_by(t.name)
+            ).all()
+        return {r.name: dict(_decode(r.document)) for r in rows}
+
+    def put_document(self, tenant_id: str, name: str, document: dict[str, Any], *, audit: AuditEntry) -> None:
+        values = {"document": _encode(document).decode(), "updated_at": audit.at}
+        self._upsert(rule_documents, {"tenant_id": tenant_id, "name": name}, values, audit)
+
+    def toggles(self, tenant_id: str) -> list[FeatureToggle]:
+        t = feature_toggles.c
+        with self._read.connect() as conn:
+            rows = conn.execute(sa.select(feature_toggles).where(t.tenant_id == tenant_id).order_by(t.name)).all()
+        return [
+            FeatureToggle(
+                tenant_id=tenant_id,
+                name=r.name,
+                enabled=bool(r.enabled),
+                bps=int(r.bps),
+                channels=tuple(c for c in r.channels.split(" ") if c),
+            )
+            for r in rows
+        ]
+
+    def set_toggle(self, toggle: FeatureToggle, *, audit: AuditEntry) -> None:
+        values = {
+            "enabled": toggle.enabled,
+            "bps": toggle.bps,
+            "channels": " ".join(toggle.channels),
+            "updated_at": audit.at,
+        }
+        self._upsert(feature_toggles, {"tenant_id": toggle.tenant_id, "name": toggle.name}, values, audit)
 
 
 class SqlRuleHistory:

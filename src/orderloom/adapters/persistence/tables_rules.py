@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from orderloom.adapters.persistence.tables import UtcDateTime, metadata
 
-__all__ = ["feature_toggles", "rule_activations", "rule_set_versions"]
+__all__ = ["feature_toggles", "rule_activations", "rule_documents", "rule_set_versions"]
 
 rule_set_versions = sa.Table(
     "rule_set_versions",
@@ -43,5 +43,14 @@ feature_toggles = sa.Table(
     sa.Column("enabled", sa.Boolean(), nullable=False),
     sa.Column("bps", sa.Integer(), nullable=False, server_default="10000"),
     sa.Column("channels", sa.Text(), nullable=False, server_default=""),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+rule_documents = sa.Table(
+    "rule_documents",
+    metadata,
+    sa.Column("tenant_id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(80), primary_key=True),  # "custom_fields" or "template:<name>"
+    sa.Column("document", sa.Text(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
 )

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from orderloom.application.rules import RuleVersionNotFound
 from orderloom.application.rules_dry_run import dry_run
 from orderloom.bootstrap import utc_now
+from orderloom.domain.custom_fields import SchemaInvalid
 from orderloom.domain.rules import KINDS, RuleSetInvalid, RuleSetVersion
 from orderloom.entrypoints.api.auth import Tenant, container_of
 from orderloom.entrypoints.api.problems import Problem
@@ -85,6 +86,105 @@ async def _document(request: Request) -> Any:
         return msgspec.json.decode(raw)
     except (msgspec.DecodeError, yaml.YAMLError) as exc:
         raise Problem(400, "malformed-body", f"the rule set is not valid JSON/YAML: {exc}") from None
+
+
+@router.get("/custom-fields", summary="The tenant's custom order fields (JSON Schema)")
+async def get_custom_fields(request: Request, tenant_id: Tenant) -> Response:
+    """404 when none are declared."""
+    schema = await asyncio.to_thread(container_of(request).rules.custom_fields, tenant_id=tenant_id)
+    if schema is None:
+        raise Problem(404, "not-found", "no custom fields declared for this tenant")
+    return _json(schema)
+
+
+@router.put("/custom-fields", summary="Declare the tenant's custom order fields (JSON Schema subset)")
+async def put_custom_fields(
+    request: Request,
+    tenant_id: Tenant,
+    schema: Annotated[
+        dict[str, Any],
+        Body(examples=[{"type": "object", "properties": {"po_number": {"type": "string", "pattern": "^PO-"}}}]),
+    ],
+) -> Response:
+    """Orders are checked against it on intake (failures → on_hold.validation_failed); 422 for a bad schema."""
+    rules = container_of(request).rules
+    try:
+        stored = await asyncio.to_thread(
+            rules.set_custom_fields, tenant_id=tenant_id, schema=schema, actor=_actor(request)
+        )
+    except SchemaInvalid as exc:
+        raise Problem(422, "custom-fields-invalid", str(exc)) from None
+    return _json(stored)
+
+
+@router.get("/templates", summary="The tenant's order templates")
+async def list_templates(request: Request, tenant_id: Tenant) -> Response:
+    """Each with its required custom fields and defaults."""
+    templates = await asyncio.to_thread(container_of(request).rules.templates, tenant_id=tenant_id)
+    return _json({"items": [t.as_dict() for t in templates]})
+
+
+@router.put("/templates/{name}", summary="Store an order template (B2B wholesale, presale, subscription …)")
+async def put_template(
+    request: Request,
+    tenant_id: Tenant,
+    name: str,
+    document: Annotated[
+        dict[str, Any], Body(examples=[{"required": ["po_number"], "defaults": {"payment_terms": "net30"}}])
+    ],
+) -> Response:
+    """An order uses it with the custom field ``template``: its required fields are checked on intake."""
+    rules = container_of(request).rules
+    try:
+        template = await asyncio.to_thread(
+            rules.set_template, tenant_id=tenant_id, name=name, document=document, actor=_actor(request)
+        )
+    except SchemaInvalid as exc:
+        raise Problem(422, "template-invalid", str(exc)) from None
+    return _json(template.as_dict())
+
+
+@router.get("/toggles", summary="The rules engine's feature toggles")
+async def list_toggles(request: Request, tenant_id: Tenant) -> Response:
+    """Every known toggle (on unless switched)."""
+    toggles = await asyncio.to_thread(container_of(request).rules.toggles, tenant_id=tenant_id)
+    return _json({"items": [t.as_dict() for t in toggles]})
+
+
+class ToggleBody(msgspec.Struct, forbid_unknown_fields=True):
+    """A toggle's targeting: on/off, a share of orders (stable hash of the order id), some channels."""
+
+    enabled: bool
+    percent: float = 100.0
+    channels: list[str] = []
+
+
+@router.put("/toggles/{name}", summary="Switch a rules engine feature (same targeting as gray releases)")
+async def put_toggle(
+    request: Request,
+    tenant_id: Tenant,
+    name: str,
+    body: Annotated[dict[str, Any], Body(examples=[{"enabled": True, "percent": 10, "channels": ["pos"]}])],
+) -> Response:
+    """Audited; 422 for an unknown toggle or a bad percentage."""
+    try:
+        parsed = msgspec.convert(body, ToggleBody)
+    except msgspec.ValidationError as exc:
+        raise Problem(422, "validation-error", str(exc)) from None
+    rules = container_of(request).rules
+    try:
+        toggle = await asyncio.to_thread(
+            rules.set_toggle,
+            tenant_id=tenant_id,
+            name=name,
+            enabled=parsed.enabled,
+            actor=_actor(request),
+            percent=parsed.percent,
+            channels=parsed.channels,
+        )
+    except SchemaInvalid as exc:
+        raise Problem(422, "validation-error", str(exc)) from None
+    return _json(toggle.as_dict())
 
 
 @router.post(

@@ -1,4 +1,4 @@
-"""rules: rule set versions, activations, feature toggles
+"""rules: rule set versions, activations, feature toggles, custom field schemas and order templates
 
 Revision ID: 0003
 Revises: 0001
@@ -51,9 +51,18 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", "name", name=op.f("pk_feature_toggles")),
     )
+    op.create_table(
+        "rule_documents",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("name", sa.String(length=80), nullable=False),
+        sa.Column("document", sa.Text(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("tenant_id", "name", name=op.f("pk_rule_documents")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("rule_documents")
     op.drop_table("feature_toggles")
     op.drop_table("rule_activations")
     op.drop_table("rule_set_versions")
