@@ -33,6 +33,7 @@ check: install
 
 bench: install
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/rules.py
 
 fmt: install
 	$(BIN)/ruff format src tests bench
