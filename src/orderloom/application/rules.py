@@ -15,6 +15,7 @@ from orderloom.domain.audit import AuditEntry
 from orderloom.domain.custom_fields import CustomFieldSchema, OrderTemplate, SchemaInvalid
 from orderloom.domain.errors import DomainError, FieldError
 from orderloom.domain.rules import (
+    KINDS,
     TOGGLES,
     Activation,
     Decision,
@@ -111,6 +112,8 @@ class RuleSets:
         self, *, tenant_id: str, kind: str, document: Any, actor: str, draft: bool = False, note: str | None = None
     ) -> RuleSetVersion:
         """Parse, compile and type-check a rule set and store it as the next immutable version (drafts unchecked)."""
+        if kind not in KINDS:
+            raise RuleSetInvalid([RuleProblem(f"unknown rule kind {kind!r} (one of {', '.join(KINDS)})", field="kind")])
         if draft:
             if not isinstance(document, Mapping):
                 raise RuleSetInvalid([RuleProblem("a rule set is a mapping with 'rules' and/or 'tables'")])
@@ -322,6 +325,12 @@ class RuleSets:
         """Every known toggle of the tenant (stored ones, the rest on by default)."""
         stored = {t.name: t for t in self.store.toggles(tenant_id)}
         return [stored.get(name, FeatureToggle(tenant_id, name)) for name in TOGGLES]
+
+    def configured(self, *, tenant_id: str, kinds: Iterable[str]) -> bool:
+        """Whether any of these kinds is active, or custom fields / templates are declared (cached; cheap)."""
+        if any(self.activation(tenant_id=tenant_id, kind=kind) is not None for kind in kinds):
+            return True
+        return bool(self._cached(tenant_id, "documents", lambda: bool(self.store.list_documents(tenant_id, ""))))
 
     def feature_on(self, *, tenant_id: str, name: str, order_id: str, channel: str) -> bool:
         """Whether an engine feature applies to an order (on when no toggle is stored)."""

@@ -120,6 +120,8 @@ class RulesIntake:
     def __call__(self, event: dict[str, Any]) -> None:
         """Handle one OrderPlaced CloudEvent."""
         tenant_id = str(event["source"]).rsplit("/", 1)[-1]
+        if not self.rules.configured(tenant_id=tenant_id, kinds=self.kinds):
+            return  # nothing to check for this tenant: no reads, no writes
         order_id = str(event["data"]["order_id"])
         decisions = self.decide(tenant_id, self.queries.get_document(tenant_id, order_id))
         if not decisions:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from functools import partial
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from fastapi import APIRouter, Body, Request
@@ -36,16 +36,12 @@ def _required_role(timeline: list[dict[str, Any]]) -> str | None:
     return None
 
 
-@router.post(
-    "/{order_id}/approvals",
-    summary="Approve or reject an order waiting for approval",
-    openapi_extra={},
-)
+@router.post("/{order_id}/approvals", summary="Approve or reject an order waiting for approval")
 async def approve(
     request: Request,
     tenant_id: Tenant,
     order_id: str,
-    body: dict[str, Any] = Body(examples=[{"decision": "approve", "role": "finance", "note": "checked"}]),  # noqa: B008
+    body: Annotated[dict[str, Any], Body(examples=[{"decision": "approve", "role": "finance", "note": "checked"}])],
 ) -> Response:
     """The approver's role must be the one the rule asked for; a rejection needs a note."""
     try:
