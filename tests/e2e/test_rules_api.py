@@ -244,3 +244,31 @@ def test_toggles_switch_intake_rules_off_and_are_validated(
     )
     names = [t["name"] for t in client.get("/v1/rules/toggles", headers=auth).json()["items"]]
     assert names == ["rules.intake", "rules.custom_fields"]
+
+
+def test_redelivered_placed_event_is_harmless(client: TestClient, auth: dict[str, str], container: Container) -> None:
+    v = _version(client, auth, "hold", HOLD_BIG)
+    client.post(f"/v1/rules/hold/versions/{v}/activate", headers=auth)
+    order_id = _place(client, auth, **_big("6000.00"))
+    container.relay.drain()
+    handler = next(s.handler for s in container.bus.handlers_for("orderloom.order.placed") if s.name == "rules_intake")
+    doc = client.get(f"/v1/orders/{order_id}", headers=auth).json()
+    event = {
+        "id": "evt_again",
+        "source": f"/orderloom/tenants/{_tenant_of(container, order_id)}",
+        "data": {"order_id": order_id},
+    }
+    handler(event)  # e.g. after a relay crash between publish and mark_published
+    after = client.get(f"/v1/orders/{order_id}", headers=auth).json()
+    assert after["status"] == doc["status"] == {"main": "on_hold", "sub": "manual_review"}
+    actions = [e.get("action") for e in client.get(f"/v1/orders/{order_id}/timeline", headers=auth).json()["entries"]]
+    assert actions.count("order.hold") == 1 and actions.count("order.rules_evaluated") == 1
+
+
+def _tenant_of(container: Container, order_id: str) -> str:
+    import sqlalchemy as sa
+
+    from orderloom.adapters.persistence.tables import orders
+
+    with container.engines.read.connect() as conn:
+        return str(conn.execute(sa.select(orders.c.tenant_id).where(orders.c.id == order_id)).scalar_one())
