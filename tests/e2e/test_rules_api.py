@@ -116,6 +116,17 @@ def test_activation_holds_new_orders_and_rollback_and_yaml_export(
     assert r.json()["active_version"] == v1
     listed = client.get("/v1/rules/hold/versions", headers=auth).json()
     assert [v["active"] for v in listed["items"]] == [True, False]
+    # one stored order against the active version, or a named one
+    decision = client.get(f"/v1/rules/hold/evaluate/{big}", headers=auth).json()["decision"]
+    assert (decision["version"], decision["outcome"], decision["fired"][0]["rule_id"]) == (v1, "hold", "big")
+    assert decision["fired"][0]["why"] == "order.grand_total > 5000.0"
+    assert (
+        client.get(f"/v1/rules/hold/evaluate/{small}?version={v2}", headers=auth).json()["decision"]["outcome"]
+        == "pass"
+    )
+    assert client.get(f"/v1/rules/routing/evaluate/{small}", headers=auth).json()["decision"] is None
+    assert client.get(f"/v1/rules/hold/evaluate/{small}?version=99", headers=auth).status_code == 404
+    assert client.get("/v1/rules/hold/evaluate/ord_missing", headers=auth).status_code == 404
 
 
 def test_dry_run_reports_the_diff_on_history(client: TestClient, auth: dict[str, str]) -> None:

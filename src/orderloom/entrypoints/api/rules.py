@@ -16,7 +16,7 @@ from orderloom.application.rules import RuleVersionNotFound
 from orderloom.application.rules_dry_run import dry_run
 from orderloom.bootstrap import utc_now
 from orderloom.domain.custom_fields import SchemaInvalid
-from orderloom.domain.rules import KINDS, RuleSetInvalid, RuleSetVersion
+from orderloom.domain.rules import KINDS, Decision, RuleSetInvalid, RuleSetVersion
 from orderloom.entrypoints.api.auth import Tenant, container_of
 from orderloom.entrypoints.api.problems import Problem
 
@@ -326,3 +326,36 @@ async def dry_run_version(
     except RuleSetInvalid as exc:
         raise _invalid(exc) from None
     return _json(report.as_dict())
+
+
+@router.get("/{kind}/evaluate/{order_id}", summary="What a rule set decides for one stored order (writes nothing)")
+async def evaluate_order(
+    request: Request,
+    tenant_id: Tenant,
+    kind: str,
+    order_id: str,
+    version: Annotated[int | None, Query(description="default: the version this order gets (active or gray)")] = None,
+) -> Response:
+    """The decision with the rules that fired and why; ``decision`` is null when nothing is active."""
+    container = container_of(request)
+    rules = container.rules
+    _kind(kind)
+
+    def run() -> dict[str, Any]:
+        document = container.queries.get_document(tenant_id, order_id)
+        context = rules.context_for(tenant_id=tenant_id, document=document)
+        decision: Decision | None
+        if version is not None:
+            decision = rules.compiled(tenant_id=tenant_id, kind=kind, version=version).evaluate(context)
+        else:
+            decision = rules.evaluate(
+                tenant_id=tenant_id, kind=kind, context=context, order_id=order_id, channel=document["channel"]
+            )
+        return {"order_id": order_id, "decision": None if decision is None else decision.as_dict()}
+
+    try:
+        return _json(await asyncio.to_thread(run))
+    except RuleVersionNotFound as exc:
+        raise Problem(404, "rule-version-not-found", str(exc)) from None
+    except RuleSetInvalid as exc:
+        raise _invalid(exc) from None
