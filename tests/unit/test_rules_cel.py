@@ -99,3 +99,31 @@ def test_decision_table_first_hit_and_collect() -> None:
     with pytest.raises(RuleSetInvalid) as caught:
         COMPILER.compile(parse_rule_set("routing", {"tables": [{**table, "inputs": ["shipping.nation", "1"]}]}))
     assert caught.value.problems[0].field == "inputs[0]"
+
+
+def test_one_raising_rule_among_many_is_attributed_and_the_others_still_decide() -> None:
+    rules = COMPILER.compile(
+        parse_rule_set(
+            "hold",
+            {
+                "rules": [
+                    {"id": "a", "when": "order.line_count > 0", "then": ["add_tag('a')"]},
+                    {"id": "b", "when": "order.custom.missing == 1", "then": ["add_tag('b')"]},
+                    {"id": "c", "when": "order.grand_total >= 0.0", "then": ["hold('c')"]},
+                ]
+            },
+        )
+    )
+    decision = rules.evaluate(_ctx(custom_fields={}))
+    assert [f.rule_id for f in decision.fired] == ["a", "c"]
+    assert [rid for rid, _ in decision.errors] == ["b"]
+    assert decision.outcome == "rule_error"
+
+
+def test_a_large_rule_set_compiles_and_evaluates_as_one_list() -> None:
+    many = [
+        {"id": f"r{i}", "when": f"order.grand_total > {float(i)}", "then": [f"add_tag('t{i}')"]} for i in range(300)
+    ]
+    rules = COMPILER.compile(parse_rule_set("hold", {"rules": many}))
+    decision = rules.evaluate(_ctx(totals={**EXAMPLE_ORDER["totals"], "grand_total": "150.00"}))
+    assert len(decision.fired) == 150 and not decision.errors

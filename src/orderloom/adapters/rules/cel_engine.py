@@ -59,17 +59,19 @@ class _Batch:
 
     def __init__(self, env: Any, conditions: list[tuple[str, Any]]) -> None:
         self.items = conditions
-        self.combined = (
-            env.compile("[" + ", ".join(f"({text})" for text, _ in conditions) + "]") if conditions else None
-        )
+        self.combined = None
+        if len(conditions) > 1:
+            try:
+                self.combined = env.compile("[" + ", ".join(f"({text})" for text, _ in conditions) + "]")
+            except RuntimeError:  # a limit of the combined form: evaluate one by one instead
+                self.combined = None
 
     def run(self, activation: Any) -> list[bool | str]:
         """Per condition: True, False, or the error message it raised."""
-        if self.combined is None:
-            return []
-        values = self.combined.eval(activation).plain_value()
-        if type(values) is list:
-            return values
+        if self.combined is not None:
+            values = self.combined.eval(activation).plain_value()
+            if type(values) is list:
+                return values
         out: list[bool | str] = []
         for _, program in self.items:
             value = program.eval(activation).value()
