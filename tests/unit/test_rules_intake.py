@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from tests.conftest import example_order
 
 from orderloom.adapters.memory import MemoryTransactionRunner
 from orderloom.application.orders import place_order
@@ -14,7 +15,6 @@ from orderloom.application.rules_intake import apply_decisions, strongest_outcom
 from orderloom.bootstrap import load_lifecycle
 from orderloom.domain.rules import Action, Decision, FiredRule
 from orderloom.entrypoints.api.schemas import decode_new_order
-from tests.conftest import example_order
 
 LIFECYCLE = load_lifecycle()
 NOW = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
