@@ -41,3 +41,35 @@ def test_demo_rules_export_change_dry_run_and_errors(tmp_path: Path) -> None:
     assert "saved as draft routing version 1" in " ".join(r.stderr.split())
     r = ol("rules", "activate", "--kind", "routing", "--version", "1", url=url, check=False)
     assert r.returncode == 1 and "draft" in r.stderr
+
+
+def test_changing_a_demo_rule_set_through_the_api_shows_a_dry_run_diff(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from orderloom.bootstrap import bootstrap
+    from orderloom.config import Settings
+    from orderloom.entrypoints.api.app import create_app
+
+    url = f"sqlite:///{tmp_path}/ol.db"
+    ol("db", "upgrade", url=url)
+    key = ol("demo", "--orders", "150", url=url).stdout.strip().splitlines()[-1]
+    auth = {"Authorization": f"Bearer {key}"}
+    container = bootstrap(Settings(database_url=url, relay_enabled=False), group_commit=False)
+    try:
+        with TestClient(create_app(container, manage_lifecycle=False)) as client:
+            active = client.get("/v1/rules/hold/versions/1?format=yaml", headers=auth).text
+            changed = active.replace("400.0", "150.0").replace("2500.0", "1000.0")
+            r = client.post(
+                "/v1/rules/hold/versions",
+                content=changed.encode(),
+                headers={**auth, "content-type": "application/yaml"},
+            )
+            assert r.status_code == 201, r.text
+            report = client.post(
+                f"/v1/rules/hold/versions/{r.json()['version']}/dry-run?since=31d", headers=auth
+            ).json()
+    finally:
+        container.close()
+    assert report["orders"] == 150 and report["active_version"] == 1
+    assert report["outcome_changed"] > 0 and report["changes"]["pass → hold"] == report["outcome_changed"]
+    assert report["hold_rate_change"] > 0 and len(report["examples"]) == min(10, report["changed"])
