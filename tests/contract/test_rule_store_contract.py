@@ -87,6 +87,12 @@ class RuleStoreContract:
         assert store.activation(t, "hold") == gray
         assert store.activation(t, "routing") is None
         assert self.audit_actions(store, t) == ["rules.activate", "rules.activate"]
+        history = store.history(t, "hold")
+        assert [(h["action"], h["actor"], h["after"]) for h in history] == [
+            ("rules.activate", "t", {"kind": "hold"})
+        ] * 2
+        assert history[0]["at"].startswith("2026-11-26T01:00:00")
+        assert store.history(t, "routing") == []
 
     def test_toggles_and_documents(self, store: RuleStore) -> None:
         tenant = self.tenant()

@@ -114,6 +114,9 @@ def test_activation_holds_new_orders_and_rollback_and_yaml_export(
     client.post(f"/v1/rules/hold/versions/{v2}/activate", headers=auth)
     r = client.post("/v1/rules/hold/rollback", headers=auth)
     assert r.json()["active_version"] == v1
+    history = client.get("/v1/rules/hold/history", headers=auth).json()["items"]
+    assert [h["action"] for h in history] == ["rules.activate", "rules.activate", "rules.rollback"]
+    assert (history[-1]["before"]["active_version"], history[-1]["after"]["active_version"]) == (v2, v1)
     listed = client.get("/v1/rules/hold/versions", headers=auth).json()
     assert [v["active"] for v in listed["items"]] == [True, False]
     # one stored order against the active version, or a named one

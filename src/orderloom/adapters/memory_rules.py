@@ -70,6 +70,19 @@ class MemoryRuleStore:
             self.activations[(activation.tenant_id, activation.kind)] = activation
             self.audit.append(audit)
 
+    def history(self, tenant_id: str, kind: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "at": e.at.isoformat().replace("+00:00", "Z"),
+                "actor": e.actor,
+                "action": e.action,
+                "before": e.before,
+                "after": e.after,
+            }
+            for e in self.audit
+            if e.tenant_id == tenant_id and e.entity_type == "rule_set" and e.entity_id == kind
+        ]
+
     def get_document(self, tenant_id: str, name: str) -> dict[str, Any] | None:
         found = self.documents.get((tenant_id, name))
         return None if found is None else json.loads(json.dumps(found))

@@ -63,6 +63,9 @@ class RuleStore(Protocol):
     def set_activation(self, activation: Activation, *, audit: AuditEntry) -> None:
         """Replace the activation of a kind and append the audit entry, in one transaction."""
 
+    def history(self, tenant_id: str, kind: str) -> list[dict[str, Any]]:
+        """Audited activations and rollbacks of a kind, oldest first (at, actor, action, before, after)."""
+
     def get_document(self, tenant_id: str, name: str) -> dict[str, Any] | None:
         """A named tenant document (``custom_fields``, ``template:<name>``), if stored."""
 

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 import sqlalchemy as sa
 
-from orderloom.adapters.persistence.tables import orders
+from orderloom.adapters.persistence.tables import audit_log, orders
 from orderloom.adapters.persistence.tables_rules import (
     feature_toggles,
     rule_activations,
@@ -152,6 +152,25 @@ class SqlRuleStore:
                 conn.execute(table.insert().values(**keys, **values))
             uow.audit.append(audit)
             uow.flush()
+
+    def history(self, tenant_id: str, kind: str) -> list[dict[str, Any]]:
+        a = audit_log.c
+        with self._read.connect() as conn:
+            rows = conn.execute(
+                sa.select(a.at, a.actor, a.action, a.before, a.after)
+                .where(a.tenant_id == tenant_id, a.entity_type == "rule_set", a.entity_id == kind)
+                .order_by(a.seq)
+            ).all()
+        return [
+            {
+                "at": r.at.replace("+00:00", "Z"),
+                "actor": r.actor,
+                "action": r.action,
+                "before": _decode(r.before),
+                "after": _decode(r.after),
+            }
+            for r in rows
+        ]
 
     def get_document(self, tenant_id: str, name: str) -> dict[str, Any] | None:
         t = rule_documents.c

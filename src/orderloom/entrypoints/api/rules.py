@@ -282,6 +282,13 @@ async def activate(
     return _json(act.as_dict())
 
 
+@router.get("/{kind}/history", summary="Audited activations and rollbacks of a rule set")
+async def history(request: Request, tenant_id: Tenant, kind: str) -> Response:
+    """Oldest first: when, who, what was active before and after (from the hash-chained audit log)."""
+    items = await asyncio.to_thread(container_of(request).rules.store.history, tenant_id, _kind(kind))
+    return _json({"items": items})
+
+
 @router.post("/{kind}/rollback", summary="End a gray release, or go back to the previously active version")
 async def rollback(request: Request, tenant_id: Tenant, kind: str) -> Response:
     """Audited like an activation; 404 when there is nothing to go back to."""
