@@ -34,6 +34,7 @@ check: install
 bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/inventory.py
+	$(BIN)/python bench/rules.py
 
 fmt: install
 	$(BIN)/ruff format src tests bench

@@ -22,10 +22,12 @@ from orderloom.adapters.persistence.inventory_store import SqlInventoryReads
 from orderloom.adapters.persistence.messaging_store import SqlHandlerLedger, SqlOutboxReader
 from orderloom.adapters.persistence.queries import SqlOrderQueries
 from orderloom.adapters.persistence.retrying import RetryingRunner
+from orderloom.adapters.persistence.rules_store import SqlRuleHistory, SqlRuleStore
 from orderloom.adapters.persistence.tenants import SqlTenantDirectory
 from orderloom.adapters.persistence.webhooks import SqlWebhookStore
 from orderloom.adapters.persistence.writer import GroupCommitWriter, SqlTransactionRunner
 from orderloom.adapters.ratelimit import MemoryRateLimiter, SqlRateLimiter
+from orderloom.adapters.rules.cel_engine import CelRuleCompiler
 from orderloom.application.inventory import NearestFullStockSourcing
 from orderloom.application.inventory_handlers import OrderStockHandler, inventory_subscriptions
 from orderloom.application.inventory_ports import Sourcing
@@ -34,14 +36,17 @@ from orderloom.application.periodic import PeriodicWorker
 from orderloom.application.ports import Publisher, RateLimiter, TransactionRunner
 from orderloom.application.relay import OutboxRelay
 from orderloom.application.relay_worker import RelayWorker
+from orderloom.application.rules import RuleSets
+from orderloom.application.rules_intake import RulesIntake
 from orderloom.application.webhooks import deliver_due, fan_out
 from orderloom.config import Settings
 from orderloom.domain.lifecycle import Lifecycle
+from orderloom.domain.rules import ContextSchema
 
 if TYPE_CHECKING:
     from orderloom.adapters.messaging.nats_bus import JetStreamConsumer, NatsLink
 
-__all__ = ["Container", "bootstrap", "load_lifecycle", "utc_now"]
+__all__ = ["Container", "bootstrap", "load_lifecycle", "load_rules_context", "utc_now"]
 
 
 def utc_now() -> datetime:
@@ -55,6 +60,14 @@ def load_lifecycle(text: str | None = None) -> Lifecycle:
         text = resources.files("orderloom.data").joinpath("lifecycle.yaml").read_text(encoding="utf-8")
     definition: dict[str, Any] = yaml.safe_load(text)
     return Lifecycle.from_definition(definition)
+
+
+def load_rules_context(text: str | None = None) -> ContextSchema:
+    """Read and check ``data/rules_context.yaml`` (or the given YAML text): what rules may refer to."""
+    if text is None:
+        text = resources.files("orderloom.data").joinpath("rules_context.yaml").read_text(encoding="utf-8")
+    definition: dict[str, Any] = yaml.safe_load(text)
+    return ContextSchema.from_definition(definition)
 
 
 @dataclass
@@ -79,6 +92,7 @@ class Container:
     inventory_reads: SqlInventoryReads
     inventory_writer: TransactionRunner
     sourcing: Sourcing
+    rules: RuleSets
     nats: NatsLink | None = None
     rate_limiter: RateLimiter | None = None
     _started: list[Any] = field(default_factory=list, repr=False)
@@ -138,6 +152,14 @@ def bootstrap(
     )
     outbox = SqlOutboxReader(engines.write, engines.read)
     ledger = SqlHandlerLedger(engines.write, engines.read)
+    queries = SqlOrderQueries(engines.read)
+    rules = RuleSets(
+        store=SqlRuleStore(engines.write, engines.read),
+        compiler=CelRuleCompiler(load_rules_context()),
+        clock=utc_now,
+        history=SqlRuleHistory(engines.read),
+    )
+    intake = RulesIntake(rules=rules, queries=queries, runner=tx, lifecycle=lifecycle, clock=utc_now)
     webhooks = SqlWebhookStore(engines.write, engines.read)
     sourcing = NearestFullStockSourcing()
     stock_handler = OrderStockHandler(
@@ -150,6 +172,9 @@ def bootstrap(
     subs = [
         Subscription("log_event", "*", log_event, durable=False),
         Subscription("count_event", "*", count_event, durable=False),
+        # not ledgered per event: a ledger write per order made the relay fall behind ingest on SQLite (bench);
+        # failures are still recorded and retried, and a re-run after a relay crash finds the order already moved
+        Subscription("rules_intake", "orderloom.order.placed", intake, durable=False),
         Subscription("webhook_fanout", "*", partial(_fan_out, webhooks)),
         *inventory_subscriptions(stock_handler),
         *subscriptions,
@@ -163,7 +188,7 @@ def bootstrap(
         lifecycle=lifecycle,
         writer=writer,
         tx=tx,
-        queries=SqlOrderQueries(engines.read),
+        queries=queries,
         tenants=SqlTenantDirectory(engines.write, engines.read),
         outbox=outbox,
         ledger=ledger,
@@ -180,6 +205,7 @@ def bootstrap(
         rate_limiter=_rate_limiter(settings, engines),
         webhooks=webhooks,
         webhook_worker=_webhook_worker(settings, webhooks, outbox),
+        rules=rules,
     )
 
 

@@ -126,6 +126,15 @@ class Order:
         )
         return before, target
 
+    def add_tags(self, tags: list[str], *, now: datetime) -> list[str]:
+        """Add tags not yet on the order (e.g. from rules); returns those added (a new version if any)."""
+        added = [t for t in dict.fromkeys(tags) if t and t not in self.tags]
+        if added:
+            self.tags.extend(added)
+            self.updated_at = now
+            self.version += 1
+        return added
+
     def pull_events(self) -> list[Event]:
         """Hand over and forget the events recorded since the last call."""
         events, self.events = self.events, []

@@ -18,6 +18,7 @@ from orderloom.config import Settings
 from orderloom.domain.errors import DuplicateOrder, IllegalTransition
 from orderloom.domain.lifecycle import Status
 from orderloom.domain.values import Address, Customer, NewLine, NewOrder, Payment, Totals
+from orderloom.entrypoints.cli.rules import install_demo_rules
 
 __all__ = ["build_demo_order", "demo", "load_demo"]
 
@@ -207,10 +208,13 @@ def demo(
         else:
             key = container.tenants.issue_key(tenant_id)
         load_demo_stock(container, tenant_id=tenant_id, skus=[sku for sku, _, _ in CATALOG])
+        rule_sets = install_demo_rules(container, tenant_id)  # before the orders, so intake rules see them
         with Progress(console=err, transient=True) as progress:
             created = load_demo(container, tenant_id=tenant_id, count=orders, progress=progress)
         container.relay.drain()
     finally:
         container.close()
+    if rule_sets:
+        out.print(f"active demo rule sets: {', '.join(rule_sets)}")
     out.print(f"demo tenant {tenant!r}: {created} new orders (of {orders}); API key:")
     print(key)

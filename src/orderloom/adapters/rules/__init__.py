@@ -1,0 +1,3 @@
+"""Rule engine adapters: the compiled CEL evaluator."""
+
+__all__: list[str] = []
