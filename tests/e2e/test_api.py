@@ -229,3 +229,21 @@ def test_events_reach_the_bus_once(client: TestClient, container: Container, aut
     assert container.relay.drain() == 0
     tl = client.get(f"/v1/orders/{oid}/timeline", headers=auth).json()["entries"]
     assert all(e["published"] for e in tl if e["kind"] == "event")
+
+
+def test_metrics_show_the_outbox_backlog_and_relay_figures(
+    client: TestClient, container: Container, auth: dict[str, str]
+) -> None:
+    _post(client, auth, example_order())
+    text = client.get("/metrics").text
+    pending = next(float(line.split()[-1]) for line in text.splitlines() if line.startswith("orderloom_outbox_pending "))
+    assert pending >= 1
+    container.relay.drain()
+    text = client.get("/metrics").text
+    assert "orderloom_outbox_pending 0.0" in text
+    assert "orderloom_outbox_oldest_age_seconds 0.0" in text
+    published = next(
+        float(line.split()[-1]) for line in text.splitlines() if line.startswith("orderloom_relay_published_total ")
+    )
+    assert published >= 1
+    assert "orderloom_relay_lag_seconds_bucket" in text

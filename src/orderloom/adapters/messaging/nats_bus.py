@@ -28,6 +28,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+from orderloom.adapters.observability.metrics import CONSUMED, DEAD_LETTERS, REDELIVERIES
 from orderloom.application.messagebus import MessageBus, backoff_seconds
 from orderloom.application.ports import OutboxMessage
 
@@ -262,11 +263,14 @@ class JetStreamConsumer:
         except (msgspec.DecodeError, KeyError, TypeError) as exc:
             await self._dead_letter(msg, f"not a CloudEvent: {exc}")
             return 0
+        delivered = msg.metadata.num_delivered
+        if delivered > 1:
+            REDELIVERIES.labels(consumer=self._durable).inc()
         ok = await asyncio.to_thread(self._bus.dispatch, message)
         if ok:
             await msg.ack()
+            CONSUMED.labels(consumer=self._durable).inc()
             return 1
-        delivered = msg.metadata.num_delivered
         if delivered >= self._max_deliver:
             await self._dead_letter(msg, f"handlers failed {delivered} times")
             return 0
@@ -280,6 +284,7 @@ class JetStreamConsumer:
             headers["Nats-Msg-Id"] = msg.headers["Nats-Msg-Id"]
         await js.publish(f"{DEAD_LETTER_PREFIX}.{self._durable}", msg.data, headers=headers)
         await msg.term()
+        DEAD_LETTERS.labels(consumer=self._durable).inc()
         log.error("event_dead_lettered", consumer=self._durable, subject=msg.subject, reason=reason)
 
     def pending(self) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 import sqlalchemy as sa
 
+from orderloom.adapters.observability.metrics import HANDLER_FAILURES, observe_published
 from orderloom.adapters.persistence.tables import handler_runs, outbox
 from orderloom.application.ports import OutboxMessage
 
@@ -64,6 +65,7 @@ class SqlOutboxReader:
             accepted = publish(messages) if messages else []
             if accepted:
                 self.mark_published(accepted)
+            observe_published(messages, accepted)
             return len(messages), len(accepted)
         with self._write.begin() as conn:
             query = (
@@ -76,12 +78,20 @@ class SqlOutboxReader:
             messages = [_message(r) for r in conn.execute(query).all()]
             accepted = publish(messages) if messages else []
             _mark(conn, accepted)
+        observe_published(messages, accepted)
         return len(messages), len(accepted)
 
     def get(self, event_id: str) -> OutboxMessage | None:
         with self._read.connect() as conn:
             row = conn.execute(self._cols().where(outbox.c.event_id == event_id)).first()
         return _message(row) if row is not None else None
+
+    def oldest_unpublished_at(self) -> datetime | None:
+        """Commit time of the oldest row waiting for the relay."""
+        with self._read.connect() as conn:
+            return conn.execute(
+                sa.select(outbox.c.occurred_at).where(outbox.c.published_at.is_(None)).order_by(outbox.c.seq).limit(1)
+            ).scalar()
 
     def pending_count(self) -> int:
         """How many rows wait for the relay."""
@@ -128,6 +138,7 @@ class SqlHandlerLedger:
         self._upsert(event_id, handler, {"status": "done", "next_attempt_at": None})
 
     def mark_failed(self, event_id: str, handler: str, *, error: str, retry_at: datetime | None) -> int:
+        HANDLER_FAILURES.labels(handler=handler, dead=str(retry_at is None).lower()).inc()
         attempts = self.attempts(event_id, handler) + 1
         self._upsert(
             event_id,

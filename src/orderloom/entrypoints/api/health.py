@@ -9,8 +9,9 @@ from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import JSONResponse, Response
 
+from orderloom.adapters.observability.metrics import OUTBOX_OLDEST_AGE, OUTBOX_PENDING
 from orderloom.adapters.persistence.migrate import current_revision, head_revision
-from orderloom.bootstrap import Container
+from orderloom.bootstrap import Container, utc_now
 from orderloom.entrypoints.api.auth import container_of
 
 __all__ = ["router"]
@@ -47,6 +48,13 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics", summary="Prometheus metrics")
-async def metrics() -> Response:
-    """Metrics in the Prometheus text format."""
+async def metrics(request: Request) -> Response:
+    """Metrics in the Prometheus text format (outbox backlog read from the store at scrape time)."""
+    outbox = container_of(request).outbox
+    try:
+        pending, oldest = await asyncio.to_thread(lambda: (outbox.pending_count(), outbox.oldest_unpublished_at()))
+        OUTBOX_PENDING.set(pending)
+        OUTBOX_OLDEST_AGE.set((utc_now() - oldest).total_seconds() if oldest is not None else 0.0)
+    except sa.exc.SQLAlchemyError:
+        pass  # the store is down: /readyz says so; the other metrics are still worth serving
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

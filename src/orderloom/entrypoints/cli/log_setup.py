@@ -7,6 +7,7 @@ import sys
 
 import structlog
 
+from orderloom.adapters.observability.pii import mask_pii
 from orderloom.config import Settings
 
 __all__ = ["configure_logging"]
@@ -22,6 +23,7 @@ def configure_logging(settings: Settings) -> None:
         processors=[
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            mask_pii,  # no e-mails, phone numbers, names or addresses in the logs
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),

@@ -1,0 +1,3 @@
+"""Logs, metrics and traces: PII masking, Prometheus collectors, OpenTelemetry context in events."""
+
+__all__: list[str] = []
