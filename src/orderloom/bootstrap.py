@@ -16,6 +16,7 @@ import yaml
 
 from orderloom.adapters.messaging.handlers import count_event, log_event
 from orderloom.adapters.notify.http_webhooks import HttpxWebhookSender
+from orderloom.adapters.observability.tracing import event_scope, make_tracer_provider, tracing_enabled
 from orderloom.adapters.persistence.audit_reader import SqlAuditReader
 from orderloom.adapters.persistence.engine import Engines, make_engines
 from orderloom.adapters.persistence.inventory_store import SqlInventoryReads
@@ -94,6 +95,7 @@ class Container:
     sourcing: Sourcing
     rules: RuleSets
     nats: NatsLink | None = None
+    tracer_provider: Any = None
     rate_limiter: RateLimiter | None = None
     _started: list[Any] = field(default_factory=list, repr=False)
 
@@ -179,7 +181,14 @@ def bootstrap(
         *inventory_subscriptions(stock_handler),
         *subscriptions,
     ]
-    bus = MessageBus(ledger=ledger, clock=utc_now, subscriptions=subs, max_attempts=settings.handler_max_attempts)
+    tracer_provider = make_tracer_provider() if settings.tracing and not tracing_enabled() else None
+    bus = MessageBus(
+        ledger=ledger,
+        clock=utc_now,
+        subscriptions=subs,
+        max_attempts=settings.handler_max_attempts,
+        scope=event_scope if settings.tracing else None,
+    )
     nats_link, publisher = _publisher(settings, bus)
     relay = OutboxRelay(outbox=outbox, publisher=publisher)
     return Container(
@@ -206,6 +215,7 @@ def bootstrap(
         webhooks=webhooks,
         webhook_worker=_webhook_worker(settings, webhooks, outbox),
         rules=rules,
+        tracer_provider=tracer_provider,
     )
 
 

@@ -37,5 +37,9 @@ class Settings(BaseSettings):
     inventory_unpaid_hold_minutes: int = Field(
         default=30, ge=1, description="minutes stock stays reserved for a confirmed order that is not paid yet"
     )
+    tracing: bool = Field(
+        default=False,
+        description="OpenTelemetry traces API -> outbox -> consumer (OTLP when OTEL_EXPORTER_OTLP_ENDPOINT)",
+    )
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=False, description="JSON log lines instead of console output")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -17,9 +18,10 @@ import structlog
 
 from orderloom.application.ports import Clock, HandlerLedger, OutboxMessage, OutboxReader
 
-__all__ = ["EventHandler", "MessageBus", "Subscription", "backoff_seconds"]
+__all__ = ["EventHandler", "EventScope", "MessageBus", "Subscription", "backoff_seconds"]
 
 EventHandler = Callable[[dict[str, Any]], None]
+EventScope = Callable[[Mapping[str, Any]], AbstractContextManager[None]]
 log = structlog.get_logger(__name__)
 
 
@@ -53,6 +55,7 @@ class MessageBus:
     subscriptions: Sequence[Subscription] = ()
     max_attempts: int = 8
     backoff_base: float = 1.0
+    scope: EventScope | None = None  # e.g. a tracing span around each event's handlers
     _by_type: dict[str, list[Subscription]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -75,6 +78,12 @@ class MessageBus:
 
     def dispatch(self, message: OutboxMessage) -> bool:
         """Deliver one event to its handlers; True when every handler has now succeeded for it."""
+        if self.scope is None:
+            return self._dispatch(message)
+        with self.scope(message.cloudevent):
+            return self._dispatch(message)
+
+    def _dispatch(self, message: OutboxMessage) -> bool:
         ok = True
         for sub in self.handlers_for(message.type):
             ok = self._deliver(sub, message.cloudevent) and ok

@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 import sqlalchemy as sa
 
+from orderloom.adapters.observability.tracing import inject_trace
 from orderloom.adapters.persistence.fastinsert import insert_rows
 from orderloom.adapters.persistence.inventory_store import SqlInventoryRepository
 from orderloom.adapters.persistence.tables import (
@@ -210,7 +211,7 @@ class SqlOutbox:
                     "aggregate_id": e.aggregate_id,
                     "type": e.type,
                     "occurred_at": e.occurred_at,
-                    "payload": _encode(to_cloudevent(e)).decode(),
+                    "payload": _encode(inject_trace(to_cloudevent(e))).decode(),
                 }
                 for e in events
             ],

@@ -8,6 +8,7 @@ transaction. Each caller is answered only after that commit, so every acknowledg
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import queue
 import threading
 from collections.abc import Callable
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 import structlog
 from prometheus_client import Histogram
 
+from orderloom.adapters.observability.tracing import tracing_enabled
 from orderloom.adapters.persistence.uow import SqlUnitOfWork
 from orderloom.application.ports import UnitOfWork
 
@@ -61,6 +63,10 @@ class _Work:
 _STOP = object()
 
 
+def _in_context(ctx: contextvars.Context, fn: Callable[[UnitOfWork], T]) -> Callable[[UnitOfWork], T]:
+    return lambda uow: ctx.run(fn, uow)
+
+
 class GroupCommitWriter:
     """Batches concurrent units of work into shared transactions on one writer thread."""
 
@@ -90,6 +96,8 @@ class GroupCommitWriter:
         if self._thread is None:
             self.start()
         future: Future[T] = Future()
+        if tracing_enabled():  # run in the caller's context, so its span is the parent of what the work records
+            fn = _in_context(contextvars.copy_context(), fn)
         self._queue.put(_Work(fn, future))
         return future
 

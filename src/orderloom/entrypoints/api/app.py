@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.telemetry import TelemetryConfig
 from starlette.routing import Route
 
 import orderloom
@@ -42,7 +43,18 @@ def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAP
             if manage_lifecycle:
                 container.close()
 
-    app = FastAPI(title="OrderLoom", version=orderloom.__version__, description=DESCRIPTION, lifespan=lifespan)
+    telemetry: TelemetryConfig = (
+        {"tracing": True, "metrics": False, "logs": False, "operation_spans": False}
+        if container.settings.tracing
+        else {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+    )
+    app = FastAPI(
+        title="OrderLoom",
+        version=orderloom.__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        telemetry=telemetry,
+    )
     app.state.container = container
     app.state.key_cache = KeyCache()
     for module in (health, statuses, orders, approvals, rules, locations, inventory, webhooks):
