@@ -72,6 +72,33 @@ ORDERS: dict[tuple[str, str], list[tuple[str, list[int], str, str, str]]] = {
     ("square", "UpdateOrderResponse.json"): [
         ("DREk7wJcyXNHqULq8JJ2iPAsluJZY", [1, 2], "USD", "9.00", "pending.awaiting_payment")
     ],
+    ("tiktok_shop", "order_202309_get_order_detail_response.json"): [
+        ("576461413038785752", [1], "IDR", "5000.00", "pending.awaiting_payment")
+    ],
+    ("tiktok_shop", "order_202309_search_orders_response.json"): [
+        ("576461413038785752", [1], "IDR", "5000.00", "pending.awaiting_payment")
+    ],
+    ("douyin", "order_detail_response.json"): [
+        ("4781320682406083640", [2], "CNY", "5.00", "shipped.handed_to_carrier")
+    ],
+    ("taobao", "trade_fullinfo_get_constructed.json"): [
+        ("3456789012345678", [2, 1], "CNY", "248.00", "confirmed.paid")
+    ],
+    ("jd", "pop_order_get_constructed.json"): [("250123456789", [2, 1], "CNY", "296.00", "confirmed.paid")],
+    ("kuaishou", "order_detail_constructed.json"): [("2511110012345678", [2], "CNY", "139.00", "confirmed.paid")],
+}
+
+# (channel, file) -> (command, channel order id)
+COMMANDS: dict[tuple[str, str], tuple[str, str]] = {
+    ("woocommerce", "create_refund_response.json"): ("refund", "723"),
+    ("amazon", "v0_confirmShipment_request_sandbox.json"): ("ship", "902-1106328-1059050"),
+    ("tiktok_shop", "webhook_cancellation_status_change.json"): ("hold", "576486316948490001"),
+    ("douyin", "webhook_trade_paid.json"): ("mark_paid", "xxxxxxx"),
+    ("douyin", "webhook_trade_canceled.json"): ("cancel", "12345"),
+    ("douyin", "webhook_trade_success.json"): ("close", "xxxxxxx"),
+    ("douyin", "webhook_trade_partly_seller_ship.json"): ("ship_partial", "4705288465508532862"),
+    ("douyin", "webhook_refund_created.json"): ("start_return", "4705288465508532862"),
+    ("taobao", "tmc_trade_buyer_pay_constructed.json"): ("mark_paid", "3456789012345678"),
 }
 
 # (channel, file) -> the JSON pointer the refusal names
@@ -91,6 +118,12 @@ REFUSED: dict[tuple[str, str], str] = {
     ("square", "CalculateOrderResponse.json"): "/order/id",
     ("square", "CreateOrderRequest.json"): "/order",
     ("square", "SearchOrdersResponse.json"): "/order_entries",
+    ("tiktok_shop", "legacy_order_search_response.json"): "/data/order_list",
+    ("tiktok_shop", "order_price_detail_response.json"): "/data",
+    ("tiktok_shop", "webhook_order_status_change.json"): "/data/order_status",
+    ("tiktok_shop", "webhook_package_update.json"): "/type",
+    ("douyin", "webhook_trade_create.json"): "/tag",
+    ("taobao", "field_definitions.json"): "/",
 }
 
 
@@ -122,13 +155,12 @@ def test_sample_maps_to_orders_with_the_payloads_own_figures(channel: str, name:
 
 
 def test_every_sample_file_is_either_mapped_or_refused_with_a_pointer() -> None:
-    commands = {("woocommerce", "create_refund_response.json"), ("amazon", "v0_confirmShipment_request_sandbox.json")}
-    covered = set(ORDERS) | set(REFUSED) | commands
+    covered = set(ORDERS) | set(REFUSED) | set(COMMANDS)
     bundle_parts = {
         "v0_getOrderAddress_sandbox_TEST_CASE_200.json",
         "v0_getOrderItemsBuyerInfo_sandbox_TEST_CASE_200.json",
     }
-    for channel in ("shopify", "woocommerce", "amazon", "square"):
+    for channel in ("shopify", "woocommerce", "amazon", "square", "tiktok_shop", "douyin", "taobao", "jd", "kuaishou"):
         for path in (FIXTURES / channel).glob("*.json"):
             assert (channel, path.name) in covered or path.name in bundle_parts, path
 
@@ -263,3 +295,44 @@ def test_decimal_amounts_never_float() -> None:
     (doc,) = parse("shopify", load("shopify", "order.json"))
     assert all(isinstance(ln["unit_price"], str) for ln in doc["lines"])
     assert Decimal(doc["totals"]["grand_total"]) == Decimal("409.94")
+
+
+@pytest.mark.parametrize(("channel", "name"), sorted(COMMANDS), ids=str)
+def test_status_payloads_map_to_commands_never_orders(channel: str, name: str) -> None:
+    (cmd,) = parse(channel, load(channel, name))
+    assert (cmd["command"], cmd["order"]["channel_order_id"]) == COMMANDS[(channel, name)]
+    assert cmd["channel"] == channel and "channel_order_id" not in cmd and "lines" not in cmd
+
+
+def test_registry_lists_the_ten_channels() -> None:
+    assert REGISTRY.names() == sorted(
+        ["shopify", "woocommerce", "amazon", "square", "taobao", "jd", "douyin", "tiktok_shop", "kuaishou", "canonical"]
+    )
+    for name in REGISTRY.names():
+        assert REGISTRY.get(name).name == name
+
+
+def test_canonical_channel_passes_the_example_order_through() -> None:
+    from orderloom.entrypoints.api.schemas import EXAMPLE_ORDER
+
+    (doc,) = parse("canonical", EXAMPLE_ORDER)
+    assert doc["channel_order_id"] == EXAMPLE_ORDER["channel_order_id"]
+    assert doc["totals"]["grand_total"] == "70.03"
+    with pytest.raises(MappingError) as info:
+        parse("canonical", {**EXAMPLE_ORDER, "lines": [{"sku": "A", "quantity": "x"}]})
+    assert info.value.pointer.startswith("/lines/0")
+
+
+def test_chinese_channels_convert_local_time_and_minor_units() -> None:
+    (tb,) = parse("taobao", load("taobao", "trade_fullinfo_get_constructed.json"))
+    assert tb["placed_at"] == "2026-11-10T16:05:12Z"  # 2026-11-11 00:05:12 China Standard Time
+    assert tb["shipping_address"]["line1"] == "余杭区 文一西路969号" and tb["shipping_address"]["country"] == "CN"
+    (jd,) = parse("jd", load("jd", "pop_order_get_constructed.json"))
+    assert jd["totals"]["discount"] == "27.00"  # sellerDiscount 17.00 + platform 10.00 (300.00 + 6.00 - 296.00)
+    assert "channel_reconciliation" not in jd["custom_fields"]
+    (ks,) = parse("kuaishou", load("kuaishou", "order_detail_constructed.json"))
+    assert ks["placed_at"] == "2025-11-11T12:00:00Z" and ks["lines"][0]["unit_price"] == "74.50"
+    (dy,) = parse("douyin", load("douyin", "order_detail_response.json"))
+    assert dy["lines"][0]["unit_price"] == "1.00"  # sum_amount 200 fen for 2 items
+    rec = dy["custom_fields"]["channel_reconciliation"]
+    assert rec["channel_figures"]["pay_amount"] == "500" and rec["difference"] == "2.90"

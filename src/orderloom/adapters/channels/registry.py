@@ -20,6 +20,11 @@ BUILTIN_CHANNELS: dict[str, str] = {
     "woocommerce": "orderloom.adapters.channels.woocommerce:WooCommerceAdapter",
     "amazon": "orderloom.adapters.channels.amazon:AmazonAdapter",
     "square": "orderloom.adapters.channels.square:SquareAdapter",
+    "taobao": "orderloom.adapters.channels.taobao:TaobaoAdapter",
+    "jd": "orderloom.adapters.channels.jd:JdAdapter",
+    "kuaishou": "orderloom.adapters.channels.kuaishou:KuaishouAdapter",
+    "douyin": "orderloom.adapters.channels.douyin:DouyinAdapter",
+    "tiktok_shop": "orderloom.adapters.channels.tiktok_shop:TikTokShopAdapter",
     "canonical": "orderloom.adapters.channels.canonical:CanonicalAdapter",
 }
 

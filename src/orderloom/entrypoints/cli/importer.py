@@ -1,7 +1,9 @@
-"""``orderloom import --channel canonical FILE.ndjson``: bulk import in batched transactions.
+"""``orderloom import --channel NAME FILE``: bulk import in batched transactions.
 
-Each line is one canonical order. Lines that fail to parse or validate, or that duplicate an existing order, go
-to a reject file (line number, reason, the raw line) and to quarantine; every other line is committed.
+For ``canonical`` each line is one canonical order. For any other registered channel each NDJSON line (or the whole
+file, when it is one JSON document) is a native payload that goes through that channel's adapter and may hold several
+orders. Lines that fail to parse, map or validate, or that duplicate an existing order, go to a reject file (line
+number, reason, the raw line) and to quarantine; every other line is committed.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import msgspec
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from orderloom.adapters.channels import ChannelAdapter, MappingError, default_registry
+from orderloom.adapters.channels.checks import decode_order
 from orderloom.application.orders import record_placed_orders
 from orderloom.application.ports import UnitOfWork
 from orderloom.bootstrap import Container, bootstrap, utc_now
@@ -25,7 +29,7 @@ from orderloom.entrypoints.cli.errors import CliError
 
 __all__ = ["ImportReport", "import_file", "import_orders"]
 
-CHANNELS = ("canonical",)
+CHANNELS = ("canonical",)  # the fast path; every other registered channel goes through its adapter
 
 
 @dataclass
@@ -37,12 +41,37 @@ class ImportReport:
     raw: dict[int, bytes] = field(default_factory=dict)
 
 
-def _parse(raw: bytes, tenant_id: str, container: Container) -> Order:
+def _parse(raw: bytes, tenant_id: str, container: Container, adapter: ChannelAdapter | None = None) -> list[Order]:
+    now = utc_now()
+    if adapter is None:
+        try:
+            new = decode_new_order(raw)
+        except msgspec.DecodeError as exc:
+            raise ValueError(f"malformed JSON: {exc}") from None
+        return [Order.place(tenant_id=tenant_id, new=new, lifecycle=container.lifecycle, now=now)]
     try:
-        new = decode_new_order(raw)
+        payload = msgspec.json.decode(raw)
     except msgspec.DecodeError as exc:
         raise ValueError(f"malformed JSON: {exc}") from None
-    return Order.place(tenant_id=tenant_id, new=new, lifecycle=container.lifecycle, now=utc_now())
+    orders: list[Order] = []
+    for doc in adapter.map_payload(payload, received_at=now):
+        if "command" in doc:
+            raise MappingError("/", f"a {doc['command']} command, not an order: send it to the webhook endpoint")
+        new = decode_order(doc)
+        orders.append(Order.place(tenant_id=tenant_id, new=new, lifecycle=container.lifecycle, now=now))
+    return orders
+
+
+def _records(path: Path, *, whole_file: bool) -> list[tuple[int, bytes]] | None:
+    """The whole file as one record when it is a single JSON document (pretty-printed API responses)."""
+    if not whole_file:
+        return None
+    raw = path.read_bytes()
+    try:
+        msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    return [(1, raw)]
 
 
 def _store_batch(uow: UnitOfWork, batch: list[tuple[int, Order]], actor: str) -> list[tuple[int, str]]:
@@ -69,8 +98,10 @@ def import_file(
     path: Path,
     batch_size: int = 500,
     progress: Progress | None = None,
+    channel: str = "canonical",
 ) -> ImportReport:
-    """Import an NDJSON file of canonical orders; returns counts and rejected line numbers with reasons."""
+    """Import an NDJSON file of channel payloads; returns counts and rejected line numbers with reasons."""
+    adapter = None if channel == "canonical" else default_registry().get(channel)
     report = ImportReport()
     raw_by_line = report.raw
     task = progress.add_task("importing", total=path.stat().st_size) if progress else None
@@ -85,13 +116,14 @@ def import_file(
         batch.clear()
 
     with path.open("rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
+        records = _records(path, whole_file=adapter is not None) or enumerate(fh, start=1)
+        for lineno, raw in records:
             if progress is not None and task is not None:
                 progress.advance(task, len(raw))
             if not raw.strip():
                 continue
             try:
-                batch.append((lineno, _parse(raw, tenant_id, container)))
+                batch.extend((lineno, order) for order in _parse(raw, tenant_id, container, adapter))
             except (ValueError, DomainError) as exc:
                 report.rejected.append((lineno, str(exc)))
                 raw_by_line[lineno] = raw
@@ -141,7 +173,7 @@ def _resolve_tenant(container: Container, name: str | None) -> str:
 
 def import_orders(
     path: Annotated[Path, typer.Argument(help="an NDJSON file, one order per line", exists=True, dir_okay=False)],
-    channel: Annotated[str, typer.Option("--channel", help="the format of the lines: canonical")],
+    channel: Annotated[str, typer.Option("--channel", help="canonical, or a channel name (shopify, amazon, ...)")],
     tenant: Annotated[str | None, typer.Option(help="tenant name (optional when there is only one)")] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="orders per transaction")] = 500,
     rejects: Annotated[Path | None, typer.Option(help="reject file (default: PATH.rejects.ndjson)")] = None,
@@ -149,14 +181,17 @@ def import_orders(
     """Bulk-import orders; bad lines go to a reject file with line number and reason, the rest is committed."""
     from orderloom.entrypoints.cli.main import err, out
 
-    if channel not in CHANNELS:
-        raise CliError(f"unknown channel {channel!r} for import; known: {', '.join(CHANNELS)}")
+    registry = default_registry()
+    if channel not in CHANNELS and channel not in registry:
+        raise CliError(f"unknown channel {channel!r} for import; known: {', '.join(registry.names())}")
     container = bootstrap(Settings(), group_commit=False)
     try:
         tenant_id = _resolve_tenant(container, tenant)
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=err, transient=True) as progress:
-            report = import_file(container, tenant_id=tenant_id, path=path, batch_size=batch_size, progress=progress)
+            report = import_file(
+                container, tenant_id=tenant_id, path=path, batch_size=batch_size, progress=progress, channel=channel
+            )
     finally:
         container.close()
     if report.rejected:

@@ -1,0 +1,172 @@
+"""TikTok Shop (global) Order API 202309: ``data.orders[]`` from get order detail / search orders, and webhooks
+(ORDER_STATUS_CHANGE, CANCELLATION_STATUS_CHANGE) as commands. Each TikTok line item is one unit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from orderloom.adapters.channels.base import (
+    LineIn,
+    Node,
+    OrderIn,
+    build_order,
+    command,
+    field_map,
+    map_address,
+    parse_time,
+    pick_sku,
+)
+
+__all__ = ["TikTokShopAdapter"]
+
+_ZERO = Decimal(0)
+
+
+class TikTokShopAdapter:
+    """TikTok Shop orders → canonical orders; status webhooks → commands."""
+
+    name = "tiktok_shop"
+
+    def __init__(self) -> None:
+        self.map = field_map("tiktok_shop")
+
+    def map_payload(self, payload: Any, *, received_at: datetime) -> list[dict[str, Any]]:
+        """Every order or command in a TikTok Shop payload."""
+        root = Node(payload).obj()
+        v = root.value
+        if "type" in v and "data" in v:
+            return [self.webhook(root)]
+        data = root.at("data") if "data" in v else root
+        if "code" in v and root.at("code").text(required=False) not in ("0", None):
+            raise root.at("code").fail(f"an error response ({root.at('message').text(required=False)})")
+        if data.has("orders"):
+            return [self.order(o) for o in data.at("orders").items()]
+        if data.has("order_list"):
+            raise data.at("order_list").fail("a legacy order search lists ids and statuses only; fetch the orders")
+        if data.has("line_items") and not data.has("id"):
+            raise data.fail("a price detail response has no order id or quantities; it is not an order")
+        if data.has("id") and data.has("line_items"):
+            return [self.order(data)]
+        raise data.fail("not a TikTok Shop order payload: expected data.orders")
+
+    def _status(self, node: Node) -> str:
+        raw = node.req() or ""
+        return str(self.map.table("legacy_status").get(raw, raw))
+
+    def order(self, node: Node) -> dict[str, Any]:
+        """One 202309 order."""
+        node.obj()
+        pay = node.at("payment")
+        currency = pay.at("currency").text(required=False) or node.path("line_items/0/currency").req()
+        status = self._status(node.at("status"))
+        entry = self.map.table("status").get(status)
+        if entry is None:
+            raise node.at("status").fail(f"unknown TikTok Shop order status {status!r}")
+        lines = [self._line(li) for li in node.at("line_items").items()]
+        address = self._address(node.at("recipient_address"))
+        custom = {
+            "buyer_message": node.at("buyer_message").text(required=False),
+            "seller_note": node.at("seller_note").text(required=False),
+            "payment_breakdown": {k: val for k, val in (pay.value or {}).items() if isinstance(val, str)} or None,
+        }
+        o = OrderIn(
+            channel="tiktok_shop",
+            channel_order_id=node.at("id").req(),
+            currency=str(currency).upper(),
+            placed_at=parse_time(node.at("create_time")),
+            lines=lines,
+            grand_total=pay.at("total_amount").dec(),
+            total_pointer=pay.at("total_amount").pointer,
+            shipping=pay.at("shipping_fee").dec(default=_ZERO),
+            order_tax=pay.at("tax").dec(default=_ZERO) if pay.has("tax") else None,
+            customer={
+                "id": node.at("user_id").text(required=False),
+                "email": node.at("buyer_email").text(required=False),
+                "name": node.path("recipient_address/name").text(required=False),
+            },
+            shipping_address=address,
+            payment={
+                "status": "pending" if node.at("is_cod").flag() else str(self.map.table("payment_status")[status]),
+                "method": node.at("payment_method_name").text(required=False),
+            },
+            status="confirmed.cash_on_delivery" if node.at("is_cod").flag() and status != "CANCELLED" else str(entry),
+            tags=[
+                t
+                for t in (
+                    "cod" if node.at("is_cod").flag() else "",
+                    "sample" if node.at("is_sample_order").flag() else "",
+                )
+                if t
+            ],
+            custom_fields={k: val for k, val in custom.items() if val is not None},
+        )
+        return build_order(o)
+
+    def _line(self, li: Node) -> LineIn:
+        li.obj()
+        tax = sum((t.at("tax_amount").dec(default=_ZERO) for t in li.at("item_tax").items(required=False)), _ZERO)
+        original = li.at("original_price").dec(default=li.at("sale_price").dec(default=_ZERO))
+        discount = li.at("seller_discount").dec(default=_ZERO) + li.at("platform_discount").dec(default=_ZERO)
+        return LineIn(
+            sku=pick_sku(li.at("seller_sku").value, li.at("sku_id").value, fallback=f"tiktok-{li.at('id').req()}"),
+            quantity=1,
+            unit_price=original,
+            discount=min(discount, original),
+            tax=tax,
+            name=" - ".join(
+                p for p in (li.at("product_name").text(required=False), li.at("sku_name").text(required=False)) if p
+            )
+            or None,
+            line_id=li.at("id").text(required=False),
+            pointer=li.pointer,
+        )
+
+    def _address(self, node: Node) -> dict[str, Any] | None:
+        out = map_address(node, self.map.table("address"))
+        if out is None:
+            return None
+        levels = self.map.table("district_levels")
+        for d in node.at("district_info").items(required=False):
+            key = levels.get(d.at("address_level_name").text(required=False) or "")
+            if key and (name := d.at("address_name").text(required=False)):
+                out.setdefault(str(key), name)
+        for key in ("line1", "line2"):
+            if out.get(key) in ('""', "''"):
+                out.pop(key)
+        return out
+
+    def webhook(self, root: Node) -> dict[str, Any]:
+        """ORDER_STATUS_CHANGE (type 1) and CANCELLATION_STATUS_CHANGE (type 11) as commands."""
+        kind = root.at("type").whole()
+        data = root.at("data").obj()
+        occurred = parse_time(data.at("update_time")) if data.has("update_time") else parse_time(root.at("timestamp"))
+        if kind == 1:
+            status = self._status(data.at("order_status"))
+            name = self.map.table("status_command").get(status)
+            if name is None:
+                raise data.at("order_status").fail(f"status {status} is no change for us; fetch the order detail")
+            return command(
+                str(name),
+                channel="tiktok_shop",
+                channel_order_id=data.at("order_id").req(),
+                occurred_at=occurred,
+                status=status,
+            )
+        if kind == 11:
+            state = data.at("cancel_status").req()
+            name = self.map.table("cancellation_command").get(state)
+            if name is None:
+                raise data.at("cancel_status").fail(f"cancellation state {state} changes nothing")
+            return command(
+                str(name),
+                channel="tiktok_shop",
+                channel_order_id=data.at("order_id").req(),
+                occurred_at=parse_time(data.at("create_time")) if data.has("create_time") else occurred,
+                reason=f"cancellation requested by {data.at('cancellations_role').text(required=False) or 'unknown'}",
+                cancel_id=data.at("cancel_id").text(required=False),
+            )
+        raise root.at("type").fail(
+            f"webhook type {kind} is not an order status change (package/product events go elsewhere)"
+        )

@@ -1,0 +1,41 @@
+"""``orderloom import --channel NAME``: native channel payloads through the channel's adapter into real orders."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+from tests.integration.test_cli import ol
+from tests.unit.test_channel_adapters import FIXTURES
+
+
+def test_import_native_payloads_ndjson_and_whole_file(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/ol.db"
+    ol("db", "upgrade", url=url)
+    ol("tenants", "create", "acme", url=url)
+    woo = FIXTURES / "woocommerce"
+    lines = [
+        json.dumps(json.loads((woo / "list_orders_response.json").read_text())),  # two orders: 727 and 723
+        json.dumps(json.loads((woo / "create_refund_response.json").read_text())),  # a command, not an order
+        "{broken",
+        json.dumps(json.loads((woo / "retrieve_order_response.json").read_text())),  # 727 again: a duplicate
+    ]
+    path = tmp_path / "woo.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    r = ol("import", "--channel", "woocommerce", str(path), url=url)
+    assert "imported 2 orders, rejected 3" in r.stdout
+    rejects = [json.loads(x) for x in (tmp_path / "woo.ndjson.rejects.ndjson").read_text().splitlines()]
+    assert [x["line"] for x in rejects] == [2, 3, 4]
+    assert "refund command, not an order" in rejects[0]["reason"]
+    assert "malformed JSON" in rejects[1]["reason"]
+    assert "already exists" in rejects[2]["reason"]
+
+    amazon = tmp_path / "amazon.json"  # one pretty-printed API response
+    shutil.copy(FIXTURES / "amazon" / "v2026_searchOrders_example.json", amazon)
+    assert "imported 1 orders, rejected 0" in ol("import", "--channel", "amazon", str(amazon), url=url).stdout
+    con = sqlite3.connect(tmp_path / "ol.db")
+    rows = con.execute("select channel, channel_order_id from orders order by channel, channel_order_id").fetchall()
+    con.close()
+    assert rows == [("amazon", "123-4567890-1234567"), ("woocommerce", "723"), ("woocommerce", "727")]
