@@ -13,15 +13,19 @@ from typing import Any
 
 import yaml
 
+from orderloom.adapters.channels.registry import ChannelRegistry, default_registry
 from orderloom.adapters.messaging.handlers import count_event, log_event
 from orderloom.adapters.persistence.audit_reader import SqlAuditReader
+from orderloom.adapters.persistence.channel_store import SqlChannelStore
 from orderloom.adapters.persistence.engine import Engines, make_engines
 from orderloom.adapters.persistence.messaging_store import SqlHandlerLedger, SqlOutboxReader
 from orderloom.adapters.persistence.queries import SqlOrderQueries
 from orderloom.adapters.persistence.tenants import SqlTenantDirectory
+from orderloom.adapters.persistence.uow import SqlUnitOfWork
 from orderloom.adapters.persistence.writer import GroupCommitWriter, SqlTransactionRunner
+from orderloom.application.channel_ports import ChannelStore
 from orderloom.application.messagebus import MessageBus, Subscription
-from orderloom.application.ports import TransactionRunner
+from orderloom.application.ports import TransactionRunner, UnitOfWork
 from orderloom.application.relay import OutboxRelay
 from orderloom.application.relay_worker import RelayWorker
 from orderloom.config import Settings
@@ -60,7 +64,14 @@ class Container:
     relay: OutboxRelay
     relay_worker: RelayWorker
     audit: SqlAuditReader
+    channels: ChannelRegistry = field(default_factory=default_registry)
     _started: list[Any] = field(default_factory=list, repr=False)
+
+    def channel_store(self, uow: UnitOfWork) -> ChannelStore:
+        """The channel intake store bound to a unit of work's transaction."""
+        if not isinstance(uow, SqlUnitOfWork):
+            raise TypeError("the channel store needs a SQL unit of work")
+        return SqlChannelStore(uow.conn)
 
     def start(self, *, relay: bool | None = None) -> None:
         """Start the background parts: the group-commit writer and (if enabled) the relay."""

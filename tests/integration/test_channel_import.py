@@ -39,3 +39,18 @@ def test_import_native_payloads_ndjson_and_whole_file(tmp_path: Path) -> None:
     rows = con.execute("select channel, channel_order_id from orders order by channel, channel_order_id").fetchall()
     con.close()
     assert rows == [("amazon", "123-4567890-1234567"), ("woocommerce", "723"), ("woocommerce", "727")]
+
+
+def test_channels_secret_set(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/ol.db"
+    ol("db", "upgrade", url=url)
+    ol("tenants", "create", "acme", url=url)
+    r = ol("channels", "secret", "set", "--tenant", "acme", "--channel", "shopify", "--secret", "s3cr3t", url=url)
+    assert "POST /v1/channels/shopify/webhooks?tenant=acme" in r.stdout
+    con = sqlite3.connect(tmp_path / "ol.db")
+    assert con.execute("select channel, secret from channel_secrets").fetchall() == [("shopify", "s3cr3t")]
+    con.close()
+    bad = ol(
+        "channels", "secret", "set", "--tenant", "nobody", "--channel", "shopify", "--secret", "x", url=url, check=False
+    )
+    assert bad.returncode == 1 and "no tenant named 'nobody'" in bad.stderr and "Traceback" not in bad.stderr

@@ -336,3 +336,10 @@ def test_chinese_channels_convert_local_time_and_minor_units() -> None:
     assert dy["lines"][0]["unit_price"] == "1.00"  # sum_amount 200 fen for 2 items
     rec = dy["custom_fields"]["channel_reconciliation"]
     assert rec["channel_figures"]["pay_amount"] == "500" and rec["difference"] == "2.90"
+
+
+def test_shopify_webhook_body_is_the_bare_order() -> None:
+    order = load("shopify", "order.json")["order"]  # orders/create sends the order object itself
+    (doc,) = parse("shopify", order)
+    assert doc["channel_order_id"] == "450789469" and len(doc["lines"]) == 3
+    assert doc["custom_fields"]["channel_updated_at"] == "2008-01-10T16:00:00Z"

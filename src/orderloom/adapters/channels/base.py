@@ -278,6 +278,7 @@ class OrderIn:
     tags: list[str] = field(default_factory=list)
     custom_fields: dict[str, Any] = field(default_factory=dict)
     channel_figures: dict[str, Any] = field(default_factory=dict)  # the channel's own subtotals, quoted if off
+    updated_at: datetime | None = None  # the channel's last-modified time: later updates apply in this order
 
 
 def _q(value: Decimal, exp: int) -> Decimal:
@@ -440,6 +441,8 @@ def build_order(o: OrderIn) -> dict[str, Any]:
         raise MappingError(o.total_pointer, "the order has no lines")
     lines = _line_docs(o, exp)
     totals = _reconcile(o, lines, exp)
+    if o.updated_at is not None:
+        o.custom_fields["channel_updated_at"] = format_utc(o.updated_at)
     customer = dict(o.customer)
     if customer.get("email") and not _EMAIL.match(str(customer["email"])):
         o.custom_fields["channel_email"] = customer.pop("email")

@@ -185,3 +185,6 @@ quarantine = sa.Table(
     sa.Column("received_at", UtcDateTime(), nullable=False),
     sa.Column("resolved_at", UtcDateTime(), nullable=True),
 )
+
+# channel intake tables share the metadata (imported last so that `metadata` knows every table)
+from orderloom.adapters.persistence import tables_channels as _tables_channels  # noqa: E402, F401

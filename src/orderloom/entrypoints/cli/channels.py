@@ -17,6 +17,8 @@ from orderloom.entrypoints.cli.errors import CliError
 __all__ = ["channels_app", "load_payloads", "map_file"]
 
 channels_app = typer.Typer(help="Sales channels: check mappings, manage webhook secrets.", no_args_is_help=True)
+secret_app = typer.Typer(help="Per-tenant webhook signing secrets.", no_args_is_help=True)
+channels_app.add_typer(secret_app, name="secret")
 
 
 def load_payloads(path: Path) -> list[tuple[str, Any]]:
@@ -73,3 +75,41 @@ def parse(
     for doc in docs:
         out.write(msgspec.json.encode(doc).decode() + "\n")
     out.flush()
+
+
+@secret_app.command("set")
+def secret_set(
+    tenant: Annotated[str, typer.Option("--tenant", help="tenant name")],
+    channel: Annotated[str, typer.Option("--channel", help="channel name")],
+    secret: Annotated[
+        str | None, typer.Option("--secret", help="the channel's signing secret (default: read from stdin)")
+    ] = None,
+    app_key: Annotated[
+        str | None, typer.Option("--app-key", help="app key (TikTok, Douyin) or notification URL (Square)")
+    ] = None,
+) -> None:
+    """Set the secret a tenant's channel signs its webhooks with (the webhook URL: /v1/channels/NAME/webhooks)."""
+    from orderloom.application.channel_ports import ChannelSecret
+    from orderloom.bootstrap import bootstrap
+    from orderloom.config import Settings
+
+    if channel not in default_registry():
+        raise CliError(f"unknown channel {channel!r}; known: {', '.join(default_registry().names())}")
+    value = secret if secret is not None else sys.stdin.readline().strip()
+    if not value:
+        raise CliError("empty secret: pass --secret or pipe it on stdin")
+    container = bootstrap(Settings(), group_commit=False)
+    try:
+        tenant_id = container.tenants.find(tenant)
+        if tenant_id is None:
+            raise CliError(f"no tenant named {tenant!r}")
+        container.tx.run(
+            lambda uow: container.channel_store(uow).set_secret(
+                tenant_id, channel, ChannelSecret(value, app_key), utc_now()
+            )
+        )
+    finally:
+        container.close()
+    sys.stdout.write(
+        f"secret set for tenant {tenant!r}, channel {channel!r}: POST /v1/channels/{channel}/webhooks?tenant={tenant}\n"
+    )

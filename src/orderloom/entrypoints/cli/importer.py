@@ -131,12 +131,17 @@ def import_file(
                 flush()
         flush()
     report.rejected.sort()
-    _quarantine(container, tenant_id, path, report, raw_by_line)
+    _quarantine(container, tenant_id, path, report, raw_by_line, channel)
     return report
 
 
 def _quarantine(
-    container: Container, tenant_id: str, path: Path, report: ImportReport, raw_by_line: dict[int, bytes]
+    container: Container,
+    tenant_id: str,
+    path: Path,
+    report: ImportReport,
+    raw_by_line: dict[int, bytes],
+    channel: str = "canonical",
 ) -> None:
     if not report.rejected:
         return
@@ -151,7 +156,7 @@ def _quarantine(
         for lineno, reason in report.rejected:
             uow.quarantine.put(
                 tenant_id=tenant_id,
-                source=f"import:{path.name}:{lineno}",
+                source=f"{'import' if channel == 'canonical' else channel + '-import'}:{path.name}:{lineno}",
                 reason=reason,
                 payload=raw_by_line[lineno],
             )

@@ -77,6 +77,7 @@ class DouyinAdapter:
             channel_order_id=node.at("order_id").req(),
             currency=self.currency,
             placed_at=parse_time(node.at("create_time")),
+            updated_at=parse_time(node.at("update_time")) if node.has("update_time") else None,
             lines=lines,
             grand_total=self._fen(node.at("pay_amount")),
             total_pointer=node.at("pay_amount").pointer,

@@ -79,6 +79,7 @@ class JdAdapter:
             channel_order_id=node.at("orderId").req(),
             currency=str(self.map.get("currency")),
             placed_at=parse_time(node.at("orderStartTime"), local_tz=self.tz),
+            updated_at=parse_time(node.at("modified"), local_tz=self.tz) if node.has("modified") else None,
             lines=lines,
             grand_total=payment,
             total_pointer=node.at("orderPayment").pointer,

@@ -71,6 +71,7 @@ class KuaishouAdapter:
             channel_order_id=base.at("oid").req(),
             currency=str(self.map.get("currency")),
             placed_at=parse_time(base.at("createTime")),
+            updated_at=parse_time(base.at("updateTime")) if base.has("updateTime") else None,
             lines=lines,
             grand_total=self._fen(base.at("totalFee")),
             total_pointer=base.at("totalFee").pointer,

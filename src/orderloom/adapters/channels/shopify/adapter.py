@@ -51,6 +51,8 @@ class ShopifyAdapter:
 
     def _one(self, node: Node) -> list[dict[str, Any]]:
         v = node.obj().value
+        if "line_items" in v and "total_price" in v:  # the bare order of an orders/* webhook
+            return [self.order(node)]
         for key, why in _NOT_ORDERS.items():
             if key in v:
                 raise node.at(key).fail(why)
@@ -68,8 +70,6 @@ class ShopifyAdapter:
         for key, handler in handlers.items():
             if key in v:
                 return [handler(node.at(key))]
-        if "line_items" in v and "total_price" in v:
-            return [self.order(node)]
         if "kind" in v and "order_id" in v:
             return [self.transaction(node)]
         raise node.fail("not a Shopify order payload: expected order, orders, draft_order or a transaction/refund")
@@ -104,6 +104,7 @@ class ShopifyAdapter:
             channel_order_id=node.at("id").req(),
             currency=currency,
             placed_at=parse_time(node.at("processed_at") if node.has("processed_at") else node.at("created_at")),
+            updated_at=parse_time(node.at("updated_at")) if node.has("updated_at") else None,
             lines=lines,
             grand_total=node.at("total_price").dec(),
             total_pointer=node.at("total_price").pointer,

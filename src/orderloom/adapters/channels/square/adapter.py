@@ -99,6 +99,7 @@ class SquareAdapter:
             channel_order_id=oid.req(),
             currency=currency,
             placed_at=placed,
+            updated_at=parse_time(node.at("updated_at")) if node.has("updated_at") else None,
             lines=lines,
             grand_total=self._money(total, currency),
             total_pointer=total.at("amount").pointer,

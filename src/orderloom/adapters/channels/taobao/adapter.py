@@ -80,6 +80,7 @@ class TaobaoAdapter:
             channel_order_id=(t.at("tid_str").text(required=False) or t.at("tid").req()),
             currency=str(self.map.get("currency")),
             placed_at=parse_time(t.at("created"), local_tz=self.tz),
+            updated_at=parse_time(t.at("modified"), local_tz=self.tz) if t.has("modified") else None,
             lines=lines,
             grand_total=t.at("payment").dec(),
             total_pointer=t.at("payment").pointer,

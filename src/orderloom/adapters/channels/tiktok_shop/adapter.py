@@ -76,6 +76,7 @@ class TikTokShopAdapter:
             channel_order_id=node.at("id").req(),
             currency=str(currency).upper(),
             placed_at=parse_time(node.at("create_time")),
+            updated_at=parse_time(node.at("update_time")) if node.has("update_time") else None,
             lines=lines,
             grand_total=pay.at("total_amount").dec(),
             total_pointer=pay.at("total_amount").pointer,

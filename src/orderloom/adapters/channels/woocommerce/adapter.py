@@ -82,6 +82,7 @@ class WooCommerceAdapter:
             channel_order_id=node.at("id").req(),
             currency=node.at("currency").req().upper(),
             placed_at=self._time(node, "date_created"),
+            updated_at=self._time(node, "date_modified") if node.has("date_modified") else None,
             lines=lines,
             grand_total=node.at("total").dec(),
             total_pointer=node.at("total").pointer,

@@ -1,0 +1,148 @@
+"""The in-memory twin of the channel store (tests and the contract suite)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from orderloom.application.channel_ports import ChannelSecret, InboxEntry, QuarantineEntry
+from orderloom.domain.ids import new_id
+
+__all__ = ["MemoryChannelState", "MemoryChannelStore"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class MemoryChannelState:
+    """Everything the twin keeps."""
+
+    secrets: dict[tuple[str, str], ChannelSecret] = field(default_factory=dict)
+    inbox: dict[str, InboxEntry] = field(default_factory=dict)
+    dedupe: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    sync: dict[tuple[str, str, str], tuple[str | None, datetime]] = field(default_factory=dict)
+    quarantine: dict[str, dict[str, Any]] = field(default_factory=dict)
+    resolved: dict[str, datetime] = field(default_factory=dict)
+
+
+class MemoryChannelStore:
+    """Channel intake state in dictionaries; ``quarantine`` is the unit of work's quarantine dict when given."""
+
+    def __init__(self, state: MemoryChannelState, quarantine: dict[str, dict[str, Any]] | None = None) -> None:
+        self.s = state
+        self._quarantine = state.quarantine if quarantine is None else quarantine
+
+    def get_secret(self, tenant_id: str, channel: str) -> ChannelSecret | None:
+        """The tenant's secret for the channel, if set."""
+        return self.s.secrets.get((tenant_id, channel))
+
+    def set_secret(self, tenant_id: str, channel: str, secret: ChannelSecret, now: datetime) -> None:
+        """Create or replace the tenant's secret for the channel."""
+        self.s.secrets[(tenant_id, channel)] = secret
+
+    def add_raw(
+        self,
+        *,
+        tenant_id: str,
+        channel: str,
+        dedupe_key: str,
+        source_ip: str | None,
+        headers: str,
+        payload: bytes,
+        now: datetime,
+    ) -> str:
+        """Store a delivery as received."""
+        inbox_id = new_id("inb")
+        self.s.inbox[inbox_id] = InboxEntry(inbox_id, tenant_id, channel, payload, "received", now)
+        return inbox_id
+
+    def claim(self, tenant_id: str, channel: str, dedupe_key: str, inbox_id: str, now: datetime) -> str | None:
+        """Record the dedupe key; the earlier inbox id if already claimed."""
+        key = (tenant_id, channel, dedupe_key[:200])
+        if key in self.s.dedupe:
+            return self.s.dedupe[key]
+        self.s.dedupe[key] = inbox_id
+        return None
+
+    def mark(
+        self,
+        inbox_id: str,
+        *,
+        state: str,
+        detail: str | None = None,
+        channel_order_id: str | None = None,
+        channel_time: datetime | None = None,
+        order_id: str | None = None,
+    ) -> None:
+        """Record what became of a delivery (None keeps a field)."""
+        e = self.s.inbox[inbox_id]
+        self.s.inbox[inbox_id] = replace(
+            e,
+            state=state,
+            detail=detail if detail is not None else e.detail,
+            channel_order_id=channel_order_id if channel_order_id is not None else e.channel_order_id,
+            channel_time=channel_time if channel_time is not None else e.channel_time,
+            order_id=order_id if order_id is not None else e.order_id,
+        )
+
+    def entry(self, inbox_id: str) -> InboxEntry | None:
+        """One delivery."""
+        return self.s.inbox.get(inbox_id)
+
+    def waiting(self, tenant_id: str, channel: str, channel_order_id: str) -> list[InboxEntry]:
+        """Deliveries waiting for their order, oldest channel time first."""
+        found = [
+            e
+            for e in self.s.inbox.values()
+            if (e.tenant_id, e.channel, e.channel_order_id, e.state)
+            == (tenant_id, channel, channel_order_id, "waiting")
+        ]
+        return sorted(found, key=lambda e: (e.channel_time or _EPOCH, e.received_at))
+
+    def sync_point(self, tenant_id: str, channel: str, channel_order_id: str) -> datetime | None:
+        """The channel time of the last update applied."""
+        hit = self.s.sync.get((tenant_id, channel, channel_order_id))
+        return hit[1] if hit else None
+
+    def set_sync_point(
+        self,
+        tenant_id: str,
+        channel: str,
+        channel_order_id: str,
+        *,
+        order_id: str | None,
+        channel_time: datetime,
+        now: datetime,
+    ) -> None:
+        """Move the sync point forward (never back)."""
+        key = (tenant_id, channel, channel_order_id)
+        current = self.s.sync.get(key)
+        if current is None or channel_time > current[1]:
+            self.s.sync[key] = (order_id, channel_time)
+
+    def _q(self, qid: str, raw: dict[str, Any]) -> QuarantineEntry:
+        return QuarantineEntry(
+            qid,
+            raw["tenant_id"],
+            raw["source"],
+            raw["reason"],
+            raw["payload"],
+            raw.get("received_at", _EPOCH),
+            self.s.resolved.get(qid),
+        )
+
+    def list_quarantine(self, tenant_id: str, *, limit: int, include_resolved: bool = False) -> list[QuarantineEntry]:
+        """The tenant's quarantined payloads, newest first."""
+        found = [self._q(q, r) for q, r in self._quarantine.items() if r["tenant_id"] == tenant_id]
+        found = [q for q in found if include_resolved or q.resolved_at is None]
+        return sorted(found, key=lambda q: (q.received_at, q.id), reverse=True)[:limit]
+
+    def get_quarantine(self, tenant_id: str, quarantine_id: str) -> QuarantineEntry | None:
+        """One quarantined payload of the tenant."""
+        raw = self._quarantine.get(quarantine_id)
+        return self._q(quarantine_id, raw) if raw and raw["tenant_id"] == tenant_id else None
+
+    def resolve_quarantine(self, quarantine_id: str, now: datetime) -> None:
+        """Mark a quarantined payload as re-driven."""
+        self.s.resolved[quarantine_id] = now
