@@ -55,27 +55,73 @@ def _escape(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
-    """A JSON value with the pointer it was found at; every accessor raises MappingError naming that pointer."""
+@cache
+def _split(dotted: str) -> tuple[str, ...]:
+    return tuple(dotted.split("/"))
 
-    value: Any
-    pointer: str = ""
+
+class Node:
+    """A JSON value with the pointer it was found at; every accessor raises MappingError naming that pointer.
+
+    The pointer string is built only when asked for (an error), so walking a payload stays cheap."""
+
+    __slots__ = ("_key", "_parent", "_pointer", "value")
+
+    def __init__(self, value: Any, pointer: str = "", *, parent: Node | None = None, key: str | int = "") -> None:
+        self.value = value
+        self._parent = parent
+        self._key = key
+        self._pointer: str | None = pointer if parent is None else None
+
+    @property
+    def pointer(self) -> str:
+        """The RFC 6901 JSON pointer of this value ("" for the document itself)."""
+        if self._pointer is None:
+            assert self._parent is not None
+            self._pointer = f"{self._parent.pointer}/{_escape(str(self._key))}"
+        return self._pointer
 
     def at(self, key: str | int) -> Node:
         """The child at ``key`` (``None`` value when absent)."""
-        if isinstance(key, int):
-            seq = self.value if isinstance(self.value, list) else []
-            return Node(seq[key] if -len(seq) <= key < len(seq) else None, f"{self.pointer}/{key}")
-        obj = self.value if isinstance(self.value, dict) else {}
-        return Node(obj.get(key), f"{self.pointer}/{_escape(key)}")
+        v = self.value
+        if type(key) is int:
+            seq = v if type(v) is list else []
+            return Node(seq[key] if -len(seq) <= key < len(seq) else None, parent=self, key=key)
+        return Node(v.get(key) if type(v) is dict else None, parent=self, key=key)
 
     def path(self, dotted: str) -> Node:
         """The descendant at a '/'-separated relative path such as ``OrderTotal/Amount``."""
         node = self
-        for part in dotted.split("/"):
-            node = node.at(int(part) if part.isdigit() and isinstance(node.value, list) else part)
+        for part in _split(dotted):
+            node = node.at(int(part) if part.isdigit() and type(node.value) is list else part)
         return node
+
+    def str_at(self, key: str) -> str | None:
+        """The optional text at ``key`` (fast path for plain strings; anything else as ``at(key).text``)."""
+        v = self.value.get(key) if type(self.value) is dict else None
+        if type(v) is str:
+            return v.strip() or None
+        return None if v is None else self.at(key).text(required=False)
+
+    def dec_at(self, key: str, default: Decimal | None = None) -> Decimal:
+        """The decimal at ``key`` (fast path for plain decimal strings; anything else as ``at(key).dec``)."""
+        v = self.value.get(key) if type(self.value) is dict else None
+        if type(v) is str:
+            try:
+                d = Decimal(v)
+            except InvalidOperation:
+                pass
+            else:
+                if d.is_finite() and abs(d) < _MAX_AMOUNT:
+                    return d
+        return self.at(key).dec(default=default)
+
+    def int_at(self, key: str) -> int:
+        """The whole number at ``key`` (fast path for JSON integers; anything else as ``at(key).whole``)."""
+        v = self.value.get(key) if type(self.value) is dict else None
+        if type(v) is int and -(10**15) < v < 10**15:
+            return v
+        return self.at(key).whole()
 
     def has(self, key: str) -> bool:
         """True when this is an object with a non-null ``key``."""
@@ -102,11 +148,13 @@ class Node:
             return iter(())
         if not isinstance(self.value, list):
             raise self.fail(f"an array is expected, got {_kind(self.value)}")
-        return (Node(v, f"{self.pointer}/{i}") for i, v in enumerate(self.value))
+        return (Node(v, parent=self, key=i) for i, v in enumerate(self.value))
 
     def text(self, *, required: bool = True) -> str | None:
         """A non-empty string (numbers are accepted and rendered); None when absent and not required."""
         v = self.value
+        if type(v) is str and (stripped := v.strip()):
+            return stripped
         if isinstance(v, bool):
             raise self.fail("a string is expected, got a boolean")
         if isinstance(v, int | float | Decimal):
@@ -169,19 +217,25 @@ def _kind(v: Any) -> str:
 # field maps (data)
 
 
-@dataclass(frozen=True, slots=True)
 class FieldMap:
     """A channel's declarative mapping, from ``data/channels/<name>.yaml``."""
 
-    name: str
-    raw: Mapping[str, Any]
+    __slots__ = ("_tables", "name", "raw")
+
+    def __init__(self, name: str, raw: Mapping[str, Any]) -> None:
+        self.name = name
+        self.raw = raw
+        self._tables: dict[str, dict[str, Any]] = {}
 
     def table(self, key: str) -> dict[str, Any]:
-        """A named mapping table (e.g. ``status``, ``payment_status``, ``address``)."""
-        value = self.raw.get(key) or {}
-        if not isinstance(value, dict):
-            raise TypeError(f"channel map {self.name}: {key} must be a mapping")
-        return {str(k): v for k, v in value.items()}
+        """A named mapping table (e.g. ``status``, ``payment_status``, ``address``); read-only, built once."""
+        table = self._tables.get(key)
+        if table is None:
+            value = self.raw.get(key) or {}
+            if not isinstance(value, dict):
+                raise TypeError(f"channel map {self.name}: {key} must be a mapping")
+            table = self._tables[key] = {str(k): v for k, v in value.items()}
+        return table
 
     def get(self, key: str, default: Any = None) -> Any:
         """A scalar setting."""
@@ -281,12 +335,15 @@ class OrderIn:
     updated_at: datetime | None = None  # the channel's last-modified time: later updates apply in this order
 
 
+_QUANTA = {e: Decimal(1).scaleb(-e) for e in range(5)}
+
+
 def _q(value: Decimal, exp: int) -> Decimal:
-    return value.quantize(Decimal(1).scaleb(-exp), rounding=ROUND_HALF_UP)
+    return value.quantize(_QUANTA[exp], rounding=ROUND_HALF_UP)
 
 
 def _s(value: Decimal, exp: int) -> str:
-    return format(_q(value, exp), "f")
+    return str(value.quantize(_QUANTA[exp], rounding=ROUND_HALF_UP))
 
 
 def pick_sku(*candidates: object, fallback: str) -> str:
@@ -302,7 +359,7 @@ def pick_sku(*candidates: object, fallback: str) -> str:
 
 def _allocate(amount: Decimal, weights: list[Decimal], room: list[Decimal], exp: int) -> list[Decimal]:
     """Split ``amount`` over lines in proportion to ``weights`` in minor units, never beyond each line's ``room``."""
-    unit = Decimal(1).scaleb(-exp)
+    unit = _QUANTA[exp]
     shares = [Decimal(0)] * len(weights)
     left = amount
     total_w = sum(weights)
@@ -323,7 +380,7 @@ def unit_price_of(line_total: Decimal, quantity: int, exp: int) -> tuple[Decimal
     """(unit price, discount) such that unit x quantity - discount = line_total in the currency's minor units."""
     if quantity <= 0:
         return line_total, Decimal(0)
-    unit = (line_total / quantity).quantize(Decimal(1).scaleb(-exp), rounding=ROUND_CEILING)
+    unit = (line_total / quantity).quantize(_QUANTA[exp], rounding=ROUND_CEILING)
     return unit, unit * quantity - _q(line_total, exp)
 
 
@@ -452,7 +509,7 @@ def build_order(o: OrderIn) -> dict[str, Any]:
         "currency": o.currency,
         "placed_at": format_utc(o.placed_at),
         "customer": _clean(customer) or {},
-        "lines": [{k: (_s(v, exp) if isinstance(v, Decimal) else v) for k, v in d.items()} for d in lines],
+        "lines": [{k: (str(v) if type(v) is Decimal else v) for k, v in d.items()} for d in lines],
         "totals": {k: _s(v, exp) for k, v in totals.items()},
         "taxes_included": o.taxes_included,
         "payment": _clean(o.payment) or {"status": "pending"},
@@ -495,6 +552,10 @@ def map_address(node: Node, fields: Mapping[str, Any]) -> dict[str, Any] | None:
     out: dict[str, Any] = {}
     for key, path in fields.items():
         if not path:
+            continue
+        if key not in ("latitude", "longitude") and "/" not in path:
+            if (text := node.str_at(path)) is not None:
+                out[key] = text[:300]
             continue
         child = node.path(str(path))
         if key in ("latitude", "longitude"):

@@ -40,7 +40,7 @@ def sandbox_time(node: Node) -> datetime:
 def _money(node: Node) -> tuple[Decimal, str | None]:
     if node.missing:
         return _ZERO, None
-    return node.at("Amount").dec(default=_ZERO), node.at("CurrencyCode").text(required=False)
+    return node.dec_at("Amount", _ZERO), node.str_at("CurrencyCode")
 
 
 class AmazonAdapter:
@@ -110,7 +110,7 @@ class AmazonAdapter:
                 f"Amazon gives no OrderTotal for this {status} order and no getOrderItems response came with it: "
                 "nothing to total"
             )
-        custom: dict[str, Any] = {"marketplace_id": head.at("MarketplaceId").text(required=False)}
+        custom: dict[str, Any] = {"marketplace_id": head.str_at("MarketplaceId")}
         if items is not None:
             lines, shipping, tax, currency_items = self._items_v0(items)
             currency = currency or currency_items
@@ -137,13 +137,13 @@ class AmazonAdapter:
             shipping=shipping,
             order_tax=tax,
             customer={
-                "email": buyer.at("BuyerEmail").text(required=False),
-                "name": buyer.at("BuyerName").text(required=False),
+                "email": buyer.str_at("BuyerEmail"),
+                "name": buyer.str_at("BuyerName"),
             },
             shipping_address=map_address(addr_node, self.map.table("v0_address")),
             payment={
                 "status": str(self.map.table("v0_payment_status").get(status, "pending")),
-                "method": head.at("PaymentMethod").text(required=False),
+                "method": head.str_at("PaymentMethod"),
             },
             status=str(entry),
             tags=[
@@ -180,14 +180,14 @@ class AmazonAdapter:
         shipping = tax = _ZERO
         currency: str | None = None
         for it in items.items():
-            qty = it.at("QuantityOrdered").whole()
+            qty = it.int_at("QuantityOrdered")
             price, cur = _money(it.at("ItemPrice"))
             currency = currency or cur
             line_tax = _money(it.at("ItemTax"))[0]
             ship = _money(it.at("ShippingPrice"))[0] - _money(it.at("ShippingDiscount"))[0]
             shipping += ship
             tax += line_tax + _money(it.at("ShippingTax"))[0] - _money(it.at("ShippingDiscountTax"))[0]
-            asin = it.at("ASIN").text(required=False)
+            asin = it.str_at("ASIN")
             lines.append(
                 LineIn(
                     sku=pick_sku(it.at("SellerSKU").value, asin, fallback=f"amazon-{it.at('OrderItemId').req()}"),
@@ -196,8 +196,8 @@ class AmazonAdapter:
                     gross=price,  # v0 ItemPrice is the price for the whole quantity
                     discount=_money(it.at("PromotionDiscount"))[0],
                     tax=line_tax,
-                    name=it.at("Title").text(required=False),
-                    line_id=it.at("OrderItemId").text(required=False),
+                    name=it.str_at("Title"),
+                    line_id=it.str_at("OrderItemId"),
                     pointer=it.pointer,
                 )
             )
@@ -211,8 +211,8 @@ class AmazonAdapter:
             channel="amazon",
             channel_order_id=oid,
             occurred_at=parse_time(pkg.at("shipDate")) if pkg.has("shipDate") else None,
-            tracking_number=pkg.at("trackingNumber").text(required=False),
-            carrier=pkg.at("carrierName").text(required=False) or pkg.at("carrierCode").text(required=False),
+            tracking_number=pkg.str_at("trackingNumber"),
+            carrier=pkg.str_at("carrierName") or pkg.str_at("carrierCode"),
         )
 
     # -- Orders API 2026-01-01 ------------------------------------------------------------------------------------
@@ -221,7 +221,7 @@ class AmazonAdapter:
         """One 2026-01-01 order."""
         node.obj()
         grand = node.path("proceeds/grandTotal")
-        currency = grand.at("currencyCode").text(required=False)
+        currency = grand.str_at("currencyCode")
         breakdown = self._breakdown(node.path("proceeds/breakdowns"))
         lines = [self._item_2026(it) for it in node.at("orderItems").items()]
         if currency is None:
@@ -245,7 +245,7 @@ class AmazonAdapter:
         custom = {
             "marketplace": node.path("salesChannel/marketplaceName").text(required=False),
             "seller_order_id": next(
-                (a.at("aliasId").text(required=False) for a in node.at("orderAliases").items(required=False)), None
+                (a.str_at("aliasId") for a in node.at("orderAliases").items(required=False)), None
             ),
         }
         o = OrderIn(
@@ -255,7 +255,7 @@ class AmazonAdapter:
             placed_at=parse_time(node.at("createdTime")),
             updated_at=parse_time(node.at("lastUpdatedTime")) if node.has("lastUpdatedTime") else None,
             lines=lines,
-            grand_total=grand.at("amount").dec(),
+            grand_total=grand.dec_at("amount"),
             total_pointer=grand.at("amount").pointer,
             shipping=shipping,
             order_tax=breakdown.get("tax", item_tax),
@@ -276,7 +276,7 @@ class AmazonAdapter:
         kinds = self.map.table("v2026_breakdown")
         out: dict[str, Decimal] = {}
         for b in node.items(required=False):
-            kind = kinds.get(b.at("type").text(required=False) or "")
+            kind = kinds.get(b.str_at("type") or "")
             if kind is None:
                 raise b.at("type").fail(f"unknown proceeds breakdown type {b.at('type').value!r}")
             out[str(kind)] = out.get(str(kind), _ZERO) + abs(b.path("subtotal/amount").dec(default=_ZERO))
@@ -284,7 +284,7 @@ class AmazonAdapter:
 
     def _item_2026(self, it: Node) -> LineIn:
         it.obj()
-        qty = it.at("quantityOrdered").whole()
+        qty = it.int_at("quantityOrdered")
         product = it.at("product")
         unit = product.path("price/unitPrice/amount").dec(default=_ZERO)
         parts = self._breakdown(it.path("proceeds/breakdowns"))
@@ -304,7 +304,7 @@ class AmazonAdapter:
             gross=gross,
             discount=gross - item + parts.get("discount", _ZERO),
             tax=tax,
-            name=product.at("title").text(required=False),
-            line_id=it.at("orderItemId").text(required=False),
+            name=product.str_at("title"),
+            line_id=it.str_at("orderItemId"),
             pointer=it.pointer,
         )

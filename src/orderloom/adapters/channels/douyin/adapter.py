@@ -41,7 +41,7 @@ class DouyinAdapter:
         if "tag" in v:
             return [self.push(root)]
         data = root.at("data")
-        code = root.at("code").text(required=False) or root.at("err_no").text(required=False)
+        code = root.str_at("code") or root.str_at("err_no")
         if code not in (None, "0", "10000"):
             raise root.at("code").fail(f"an error response ({root.at('msg').text(required=False)})")
         if data.has("shop_order_detail"):
@@ -62,14 +62,14 @@ class DouyinAdapter:
         entry = self.map.table("status").get(status)
         if entry is None:
             raise node.at("order_status").fail(f"unknown Douyin order_status {status!r}")
-        cod = node.at("pay_type").text(required=False) == str(self.map.get("cod_pay_type"))
+        cod = node.str_at("pay_type") == str(self.map.get("cod_pay_type"))
         lines = [self._line(s) for s in node.at("sku_order_list").items()]
         custom = {
             "order_amount": format(self._fen(node.at("order_amount")), "f"),
             "promotion_amount": format(self._fen(node.at("promotion_amount")), "f"),
-            "buyer_words": node.at("buyer_words").text(required=False),
-            "seller_words": node.at("seller_words").text(required=False),
-            "shop_id": node.at("shop_id").text(required=False),
+            "buyer_words": node.str_at("buyer_words"),
+            "seller_words": node.str_at("seller_words"),
+            "shop_id": node.str_at("shop_id"),
             "receiver_encrypted": True if node.has("encrypt_post_receiver") else None,
         }
         o = OrderIn(
@@ -82,12 +82,12 @@ class DouyinAdapter:
             grand_total=self._fen(node.at("pay_amount")),
             total_pointer=node.at("pay_amount").pointer,
             shipping=self._fen(node.at("post_amount")),
-            customer={"id": node.at("doudian_open_id").text(required=False) or node.at("open_id").text(required=False)},
+            customer={"id": node.str_at("doudian_open_id") or node.str_at("open_id")},
             shipping_address=self._address(node),
             payment={
                 "status": "pending" if cod else str(self.map.table("payment_status").get(status, "pending")),
-                "method": "cash_on_delivery" if cod else node.at("pay_type").text(required=False),
-                "reference": node.at("channel_payment_no").text(required=False),
+                "method": "cash_on_delivery" if cod else node.str_at("pay_type"),
+                "reference": node.str_at("channel_payment_no"),
             },
             status="confirmed.cash_on_delivery" if cod and status in ("1", "2") else str(entry),
             custom_fields={k: v for k, v in custom.items() if v is not None},
@@ -101,7 +101,7 @@ class DouyinAdapter:
 
     def _line(self, s: Node) -> LineIn:
         s.obj()
-        qty = s.at("item_num").whole()
+        qty = s.int_at("item_num")
         gross = self._fen(s.at("sum_amount")) if s.has("sum_amount") else self._fen(s.at("origin_amount")) * qty
         promo = self._fen(s.at("promotion_amount"))
         return LineIn(
@@ -115,8 +115,8 @@ class DouyinAdapter:
             unit_price=_ZERO,
             gross=gross,
             discount=promo if promo <= gross else _ZERO,  # larger promotions are left to reconciliation
-            name=s.at("product_name").text(required=False),
-            line_id=s.at("order_id").text(required=False),
+            name=s.str_at("product_name"),
+            line_id=s.str_at("order_id"),
             pointer=s.pointer,
         )
 
@@ -126,11 +126,11 @@ class DouyinAdapter:
             return None
         district = addr.path("town/name").text(required=False)
         street = addr.path("street/name").text(required=False)
-        detail = addr.at("encrypt_detail").text(required=False) or addr.at("detail").text(required=False)
+        detail = addr.str_at("encrypt_detail") or addr.str_at("detail")
         out = {
-            "name": node.at("encrypt_post_receiver").text(required=False)
-            or node.at("post_receiver").text(required=False),
-            "phone": node.at("encrypt_post_tel").text(required=False) or node.at("post_tel").text(required=False),
+            "name": node.str_at("encrypt_post_receiver")
+            or node.str_at("post_receiver"),
+            "phone": node.str_at("encrypt_post_tel") or node.str_at("post_tel"),
             "region": addr.path("province/name").text(required=False),
             "city": addr.path("city/name").text(required=False),
             "line1": " ".join(p for p in (district, street, detail) if p) or None,
@@ -150,16 +150,16 @@ class DouyinAdapter:
             )
         times = ("cancel_time", "pay_time", "complete_time", "update_time", "apply_time", "create_time")
         when = next((parse_time(data.at(t)) for t in times if data.has(t)), None)
-        params: dict[str, Any] = {"order_status": data.at("order_status").text(required=False)}
+        params: dict[str, Any] = {"order_status": data.str_at("order_status")}
         if tag == "110":
             params["amount"] = format(self._fen(data.at("pay_amount")), "f")
         if tag == "106":
-            params["reason"] = data.at("cancel_reason").text(required=False)
+            params["reason"] = data.str_at("cancel_reason")
         if tag in ("200", "206"):
             params.update(
-                aftersale_id=data.at("aftersale_id").text(required=False),
+                aftersale_id=data.str_at("aftersale_id"),
                 amount=format(self._fen(data.at("refund_amount")), "f"),
-                reason_code=data.at("reason_code").text(required=False),
+                reason_code=data.str_at("reason_code"),
             )
         if tag == "108":
             params["tracking_number"] = data.path("logistics_msg/logistics_code").text(required=False)

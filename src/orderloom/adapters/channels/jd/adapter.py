@@ -61,18 +61,18 @@ class JdAdapter:
         entry = self.map.table("status").get(state)
         if entry is None:
             raise node.at("orderState").fail(f"unknown JD orderState {state!r}")
-        cod = node.at("payType").text(required=False) in (str(self.map.get("cod_pay_type")), "1-货到付款")
+        cod = node.str_at("payType") in (str(self.map.get("cod_pay_type")), "1-货到付款")
         lines = [self._line(i) for i in node.at("itemInfoList").items()]
-        freight = node.at("freightPrice").dec(default=_ZERO)
-        seller_discount = node.at("sellerDiscount").dec(default=_ZERO)
-        payment = node.at("orderPayment").dec()
-        seller_price = node.at("orderSellerPrice").dec(default=_ZERO)
+        freight = node.dec_at("freightPrice", _ZERO)
+        seller_discount = node.dec_at("sellerDiscount", _ZERO)
+        payment = node.dec_at("orderPayment")
+        seller_price = node.dec_at("orderSellerPrice", _ZERO)
         platform_discount = max(seller_price + freight - payment, _ZERO) if node.has("orderSellerPrice") else _ZERO
         consignee = node.at("consigneeInfo")
         address = map_address(consignee, self.map.table("address"))
         if address is not None:
             address["country"] = "CN"
-            if not address.get("phone") and (tel := consignee.at("telephone").text(required=False)):
+            if not address.get("phone") and (tel := consignee.str_at("telephone")):
                 address["phone"] = tel
         o = OrderIn(
             channel="jd",
@@ -85,7 +85,7 @@ class JdAdapter:
             total_pointer=node.at("orderPayment").pointer,
             shipping=freight,
             order_discount=seller_discount + platform_discount,
-            customer={"id": node.at("pin").text(required=False) or node.at("open_id_buyer").text(required=False)},
+            customer={"id": node.str_at("pin") or node.str_at("open_id_buyer")},
             shipping_address=address,
             payment={
                 "status": "pending" if cod else str(self.map.table("payment_status").get(state, "paid")),
@@ -95,7 +95,7 @@ class JdAdapter:
             custom_fields={
                 k: v
                 for k, v in {
-                    "order_remark": node.at("orderRemark").text(required=False),
+                    "order_remark": node.str_at("orderRemark"),
                     "seller_discount": format(seller_discount, "f") if seller_discount else None,
                     "platform_discount": format(platform_discount, "f") if platform_discount else None,
                 }.items()
@@ -114,9 +114,9 @@ class JdAdapter:
         sku_id = i.at("skuId").req()
         return LineIn(
             sku=pick_sku(i.at("outerSkuId").value, i.at("productNo").value, sku_id, fallback=f"jd-{sku_id}"),
-            quantity=i.at("itemTotal").whole(),
-            unit_price=i.at("jdPrice").dec(),
-            name=i.at("skuName").text(required=False),
+            quantity=i.int_at("itemTotal"),
+            unit_price=i.dec_at("jdPrice"),
+            name=i.str_at("skuName"),
             line_id=sku_id,
             pointer=i.pointer,
         )

@@ -26,7 +26,7 @@ class KuaishouAdapter:
         """Every order in a Kuaishou payload."""
         root = Node(payload).obj()
         v = root.value
-        if "result" in v and root.at("result").text(required=False) != "1":
+        if "result" in v and root.str_at("result") != "1":
             raise root.at("result").fail(f"an error response ({root.at('error_msg').text(required=False)})")
         data = root.at("data") if "data" in v else root
         if data.has("orderList"):
@@ -54,15 +54,15 @@ class KuaishouAdapter:
         address = None
         if not addr.missing:
             parts = (
-                addr.at("district").text(required=False),
-                addr.at("town").text(required=False),
-                addr.at("address").text(required=False),
+                addr.str_at("district"),
+                addr.str_at("town"),
+                addr.str_at("address"),
             )
             address = {
-                "name": addr.at("consignee").text(required=False),
-                "phone": addr.at("mobile").text(required=False),
-                "region": addr.at("province").text(required=False),
-                "city": addr.at("city").text(required=False),
+                "name": addr.str_at("consignee"),
+                "phone": addr.str_at("mobile"),
+                "region": addr.str_at("province"),
+                "city": addr.str_at("city"),
                 "line1": " ".join(p for p in parts if p) or None,
                 "country": "CN",
             }
@@ -80,19 +80,19 @@ class KuaishouAdapter:
             if base.has("discountFee")
             else _ZERO,
             customer={
-                "id": base.at("buyerOpenId").text(required=False),
-                "name": base.at("buyerNick").text(required=False),
+                "id": base.str_at("buyerOpenId"),
+                "name": base.str_at("buyerNick"),
             },
             shipping_address=address,
             payment={"status": str(self.map.table("payment_status").get(status, "pending"))},
             status=str(entry),
-            custom_fields={k: v for k, v in {"remark": base.at("remark").text(required=False)}.items() if v},
+            custom_fields={k: v for k, v in {"remark": base.str_at("remark")}.items() if v},
         )
         return build_order(o)
 
     def _line(self, i: Node) -> LineIn:
         i.obj()
-        qty = i.at("num").whole()
+        qty = i.int_at("num")
         sku_id = i.at("skuId").req()
         return LineIn(
             sku=pick_sku(i.at("skuNick").value, i.at("relSkuId").value, sku_id, fallback=f"kuaishou-{sku_id}"),
@@ -100,7 +100,7 @@ class KuaishouAdapter:
             unit_price=self._fen(i.at("price")) if i.has("price") else self._fen(i.at("originalPrice")),
             discount=self._fen(i.at("discountFee")),
             name=" ".join(
-                p for p in (i.at("itemTitle").text(required=False), i.at("skuDesc").text(required=False)) if p
+                p for p in (i.str_at("itemTitle"), i.str_at("skuDesc")) if p
             )
             or None,
             line_id=sku_id,

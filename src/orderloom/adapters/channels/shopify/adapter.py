@@ -86,18 +86,18 @@ class ShopifyAdapter:
             order_disc = node.path("applied_discount/amount").dec(default=Decimal(0))
             shipping = node.path("shipping_line/price").dec(default=Decimal(0))
         else:
-            order_disc = max(node.at("total_discounts").dec(default=Decimal(0)) - line_disc, Decimal(0))
+            order_disc = max(node.dec_at("total_discounts", Decimal(0)) - line_disc, Decimal(0))
             shipping = _sum(node.at("shipping_lines"), "price")
-        financial = node.at("financial_status").text(required=False) or "pending"
+        financial = node.str_at("financial_status") or "pending"
         addr_map = self.map.table("address")
-        tags = [t.strip() for t in (node.at("tags").text(required=False) or "").split(",") if t.strip()]
-        custom: dict[str, Any] = {"shopify_name": node.at("name").text(required=False)}
+        tags = [t.strip() for t in (node.str_at("tags") or "").split(",") if t.strip()]
+        custom: dict[str, Any] = {"shopify_name": node.str_at("name")}
         for code in node.at("discount_codes").items(required=False):
-            custom.setdefault("discount_codes", []).append(code.at("code").text(required=False))
+            custom.setdefault("discount_codes", []).append(code.str_at("code"))
         for attr in node.at("note_attributes").items(required=False):
-            if (key := attr.at("name").text(required=False)) is not None:
-                custom.setdefault("note_attributes", {})[key] = attr.at("value").text(required=False)
-        if note := node.at("note").text(required=False):
+            if (key := attr.str_at("name")) is not None:
+                custom.setdefault("note_attributes", {})[key] = attr.str_at("value")
+        if note := node.str_at("note"):
             custom["note"] = note
         o = OrderIn(
             channel="shopify",
@@ -106,10 +106,10 @@ class ShopifyAdapter:
             placed_at=parse_time(node.at("processed_at") if node.has("processed_at") else node.at("created_at")),
             updated_at=parse_time(node.at("updated_at")) if node.has("updated_at") else None,
             lines=lines,
-            grand_total=node.at("total_price").dec(),
+            grand_total=node.dec_at("total_price"),
             total_pointer=node.at("total_price").pointer,
             shipping=shipping,
-            order_tax=node.at("total_tax").dec(default=Decimal(0)),
+            order_tax=node.dec_at("total_tax", Decimal(0)),
             order_discount=order_disc,
             taxes_included=node.at("taxes_included").flag(),
             customer=self._customer(node),
@@ -117,7 +117,7 @@ class ShopifyAdapter:
             billing_address=map_address(node.at("billing_address"), addr_map),
             payment={
                 "status": self.map.table("payment_status").get(financial, "pending"),
-                "method": node.at("gateway").text(required=False),
+                "method": node.str_at("gateway"),
             },
             status=self._status(node, financial, draft=draft),
             tags=[*tags, *(["draft_order"] if draft else [])],
@@ -132,35 +132,35 @@ class ShopifyAdapter:
 
     def _line(self, li: Node, *, draft: bool) -> LineIn:
         li.obj()
-        qty = li.at("quantity").whole()
+        qty = li.int_at("quantity")
         if draft:
             discount = li.path("applied_discount/amount").dec(default=Decimal(0))
         elif li.has("discount_allocations"):
             discount = _sum(li.at("discount_allocations"), "amount")
         else:
-            discount = li.at("total_discount").dec(default=Decimal(0))
-        line_id = li.at("id").text(required=False)
+            discount = li.dec_at("total_discount", Decimal(0))
+        line_id = li.str_at("id")
         fallback = f"shopify-variant-{li.at('variant_id').text(required=False) or line_id or 'custom'}"
         return LineIn(
             sku=pick_sku(li.at("sku").value, fallback=fallback),
             quantity=qty,
-            unit_price=li.at("price").dec(),
+            unit_price=li.dec_at("price"),
             discount=discount,
             tax=_sum(li.at("tax_lines"), "price"),
-            name=li.at("name").text(required=False) or li.at("title").text(required=False),
+            name=li.str_at("name") or li.str_at("title"),
             line_id=line_id,
             pointer=li.pointer,
         )
 
     def _customer(self, node: Node) -> dict[str, Any]:
         c = node.at("customer")
-        first = c.at("first_name").text(required=False) if not c.missing else None
-        last = c.at("last_name").text(required=False) if not c.missing else None
+        first = c.str_at("first_name") if not c.missing else None
+        last = c.str_at("last_name") if not c.missing else None
         return {
-            "id": c.at("id").text(required=False) if not c.missing else None,
-            "email": node.at("email").text(required=False) or (c.at("email").text(required=False)),
+            "id": c.str_at("id") if not c.missing else None,
+            "email": node.str_at("email") or (c.str_at("email")),
             "name": " ".join(p for p in (first, last) if p) or None,
-            "phone": node.at("phone").text(required=False) or (c.at("phone").text(required=False)),
+            "phone": node.str_at("phone") or (c.str_at("phone")),
         }
 
     def _status(self, node: Node, financial: str, *, draft: bool) -> str:
@@ -173,7 +173,7 @@ class ShopifyAdapter:
             key = "refunded"
         elif node.has("closed_at"):
             key = "closed"
-        elif node.at("fulfillment_status").text(required=False) == "fulfilled":
+        elif node.str_at("fulfillment_status") == "fulfilled":
             key = "fulfilled"
         else:
             key = financial
@@ -188,7 +188,7 @@ class ShopifyAdapter:
         """A successful sale/capture, refund or void transaction as a command."""
         node.obj()
         kind = node.at("kind").req()
-        status = node.at("status").text(required=False) or "success"
+        status = node.str_at("status") or "success"
         name = self.map.table("transaction_command").get(kind)
         if name is None:
             raise node.at("kind").fail(f"a Shopify {kind!r} transaction does not change the order's status")
@@ -199,17 +199,17 @@ class ShopifyAdapter:
             channel="shopify",
             channel_order_id=node.at("order_id").req(),
             occurred_at=parse_time(node.at("created_at")) if node.has("created_at") else None,
-            amount=node.at("amount").text(required=False),
-            currency=node.at("currency").text(required=False),
-            reference=node.at("id").text(required=False),
-            gateway=node.at("gateway").text(required=False),
+            amount=node.str_at("amount"),
+            currency=node.str_at("currency"),
+            reference=node.str_at("id"),
+            gateway=node.str_at("gateway"),
         )
 
     def refund(self, node: Node) -> dict[str, Any]:
         """A Shopify refund as a ``refund`` command."""
         node.obj()
         amount = sum(
-            (t.at("amount").dec(default=Decimal(0)) for t in node.at("transactions").items(required=False)),
+            (t.dec_at("amount", Decimal(0)) for t in node.at("transactions").items(required=False)),
             Decimal(0),
         )
         return command(
@@ -218,14 +218,14 @@ class ShopifyAdapter:
             channel_order_id=node.at("order_id").req(),
             occurred_at=parse_time(node.at("created_at")) if node.has("created_at") else None,
             amount=format(amount, "f"),
-            reason=node.at("note").text(required=False),
-            reference=node.at("id").text(required=False),
+            reason=node.str_at("note"),
+            reference=node.str_at("id"),
         )
 
     def fulfillment(self, node: Node) -> dict[str, Any]:
         """A successful fulfilment (shipped with tracking) as a ``ship`` command."""
         node.obj()
-        status = node.at("status").text(required=False)
+        status = node.str_at("status")
         if status != "success":
             raise node.at("status").fail(f"a {status!r} fulfilment has not shipped yet; nothing to apply")
         return command(
@@ -233,6 +233,6 @@ class ShopifyAdapter:
             channel="shopify",
             channel_order_id=node.at("order_id").req(),
             occurred_at=parse_time(node.at("updated_at")) if node.has("updated_at") else None,
-            tracking_number=node.at("tracking_number").text(required=False),
-            carrier=node.at("tracking_company").text(required=False),
+            tracking_number=node.str_at("tracking_number"),
+            carrier=node.str_at("tracking_company"),
         )

@@ -56,7 +56,7 @@ class SquareAdapter:
     def _money(self, node: Node, currency: str) -> Decimal:
         if node.missing:
             return _ZERO
-        cur = node.at("currency").text(required=False) or currency
+        cur = node.str_at("currency") or currency
         if cur != currency:
             raise node.at("currency").fail(f"{cur} amount in a {currency} order")
         return node.at("amount").dec(default=_ZERO, scale=CURRENCY_EXPONENTS.get(currency, 2))
@@ -72,13 +72,13 @@ class SquareAdapter:
         if currency not in CURRENCY_EXPONENTS:
             raise total.at("currency").fail(f"unknown currency {currency!r}")
         lines = [self._line(li, currency) for li in node.at("line_items").items()]
-        state = node.at("state").text(required=False) or "OPEN"
+        state = node.str_at("state") or "OPEN"
         entry = self.map.table("status").get(state)
         if entry is None:
             raise node.at("state").fail(f"unknown Square order state {state!r}")
         custom: dict[str, Any] = {
-            "location_id": node.at("location_id").text(required=False),
-            "reference_id": node.at("reference_id").text(required=False),
+            "location_id": node.str_at("location_id"),
+            "reference_id": node.str_at("reference_id"),
             "source": node.path("source/name").text(required=False),
         }
         tip = self._money(node.at("total_tip_money"), currency)
@@ -106,8 +106,8 @@ class SquareAdapter:
             shipping=tip + service,
             order_tax=self._money(node.at("total_tax_money"), currency),
             customer={
-                "id": node.at("customer_id").text(required=False),
-                "name": recipient.at("display_name").text(required=False),
+                "id": node.str_at("customer_id"),
+                "name": recipient.str_at("display_name"),
             },
             shipping_address=map_address(recipient.at("address"), self.map.table("address")),
             payment={"status": "paid" if paid else str(self.map.table("payment_status").get(state, "pending"))},
@@ -130,7 +130,7 @@ class SquareAdapter:
                 _ZERO,
             )
             gross = base * qty + modifiers
-        uid = li.at("uid").text(required=False)
+        uid = li.str_at("uid")
         return LineIn(
             sku=pick_sku(li.at("catalog_object_id").value, fallback=f"square-{uid or 'ad-hoc'}"),
             quantity=qty,
@@ -139,7 +139,7 @@ class SquareAdapter:
             discount=self._money(li.at("total_discount_money"), currency),
             tax=self._money(li.at("total_tax_money"), currency),
             name=" ".join(
-                p for p in (li.at("name").text(required=False), li.at("variation_name").text(required=False)) if p
+                p for p in (li.str_at("name"), li.str_at("variation_name")) if p
             )
             or None,
             line_id=uid,

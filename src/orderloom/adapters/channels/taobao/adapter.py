@@ -63,40 +63,40 @@ class TaobaoAdapter:
             raise t.at("status").fail(f"unknown Taobao trade status {status!r}")
         orders = t.path("orders/order") if isinstance(t.at("orders").value, dict) else t.at("orders")
         lines = [self._line(o) for o in orders.items()]
-        cod = t.at("type").text(required=False) == "cod"
+        cod = t.str_at("type") == "cod"
         address = map_address(t, self.map.table("address")) or {}
-        district = t.at("receiver_district").text(required=False)
+        district = t.str_at("receiver_district")
         if district and address.get("line1"):
             address["line1"] = f"{district} {address['line1']}"
-        country = t.at("receiver_country").text(required=False)
+        country = t.str_at("receiver_country")
         address["country"] = "CN" if country in (None, "", "中国", "CN") else country
         custom = {
-            "buyer_message": t.at("buyer_message").text(required=False),
-            "seller_memo": t.at("seller_memo").text(required=False),
-            "buyer_open_uid": t.at("buyer_open_uid").text(required=False),
+            "buyer_message": t.str_at("buyer_message"),
+            "seller_memo": t.str_at("seller_memo"),
+            "buyer_open_uid": t.str_at("buyer_open_uid"),
         }
         o = OrderIn(
             channel="taobao",
-            channel_order_id=(t.at("tid_str").text(required=False) or t.at("tid").req()),
+            channel_order_id=(t.str_at("tid_str") or t.at("tid").req()),
             currency=str(self.map.get("currency")),
             placed_at=parse_time(t.at("created"), local_tz=self.tz),
             updated_at=parse_time(t.at("modified"), local_tz=self.tz) if t.has("modified") else None,
             lines=lines,
-            grand_total=t.at("payment").dec(),
+            grand_total=t.dec_at("payment"),
             total_pointer=t.at("payment").pointer,
-            shipping=t.at("post_fee").dec(default=_ZERO),
+            shipping=t.dec_at("post_fee", _ZERO),
             customer={
-                "id": t.at("buyer_open_uid").text(required=False),
-                "name": t.at("buyer_nick").text(required=False),
+                "id": t.str_at("buyer_open_uid"),
+                "name": t.str_at("buyer_nick"),
             },
             shipping_address=address if len(address) > 1 else None,
             payment={
                 "status": "pending" if cod else str(self.map.table("payment_status").get(status, "pending")),
                 "method": "cash_on_delivery" if cod else "alipay",
-                "reference": t.at("alipay_no").text(required=False),
+                "reference": t.str_at("alipay_no"),
             },
             status="confirmed.cash_on_delivery" if cod and status == "WAIT_SELLER_SEND_GOODS" else str(entry),
-            tags=["tmall"] if t.at("type").text(required=False) == "tmall_i18n" or t.at("is_tmall").flag() else [],
+            tags=["tmall"] if t.str_at("type") == "tmall_i18n" or t.at("is_tmall").flag() else [],
             custom_fields={k: v for k, v in custom.items() if v is not None},
             channel_figures={
                 k: t.at(k).value for k in ("total_fee", "discount_fee", "adjust_fee", "post_fee", "payment") if t.has(k)
@@ -106,11 +106,11 @@ class TaobaoAdapter:
 
     def _line(self, o: Node) -> LineIn:
         o.obj()
-        qty = o.at("num").whole()
-        gross = o.at("price").dec() * qty
+        qty = o.int_at("num")
+        gross = o.dec_at("price") * qty
         net = o.at("total_fee").dec(default=gross)  # price x num + adjust_fee - discount_fee
-        discount = gross - net + o.at("part_mjz_discount").dec(default=_ZERO)
-        oid = o.at("oid_str").text(required=False) or o.at("oid").req()
+        discount = gross - net + o.dec_at("part_mjz_discount", _ZERO)
+        oid = o.str_at("oid_str") or o.at("oid").req()
         return LineIn(
             sku=pick_sku(
                 o.at("outer_sku_id").value,
@@ -123,7 +123,7 @@ class TaobaoAdapter:
             gross=gross if net <= gross else net,
             discount=max(min(discount, gross), _ZERO),
             name=" ".join(
-                p for p in (o.at("title").text(required=False), o.at("sku_properties_name").text(required=False)) if p
+                p for p in (o.str_at("title"), o.str_at("sku_properties_name")) if p
             )
             or None,
             line_id=oid,
@@ -149,7 +149,7 @@ class TaobaoAdapter:
             channel="taobao",
             channel_order_id=content.at("tid").req(),
             occurred_at=parse_time(when, local_tz=self.tz) if not when.missing else None,
-            status=content.at("status").text(required=False),
-            amount=content.at("payment").text(required=False) or content.at("refund_fee").text(required=False),
-            reference=content.at("oid").text(required=False) or content.at("refund_id").text(required=False),
+            status=content.str_at("status"),
+            amount=content.str_at("payment") or content.str_at("refund_fee"),
+            reference=content.str_at("oid") or content.str_at("refund_id"),
         )

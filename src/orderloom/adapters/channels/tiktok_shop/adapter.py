@@ -39,7 +39,7 @@ class TikTokShopAdapter:
         if "type" in v and "data" in v:
             return [self.webhook(root)]
         data = root.at("data") if "data" in v else root
-        if "code" in v and root.at("code").text(required=False) not in ("0", None):
+        if "code" in v and root.str_at("code") not in ("0", None):
             raise root.at("code").fail(f"an error response ({root.at('message').text(required=False)})")
         if data.has("orders"):
             return [self.order(o) for o in data.at("orders").items()]
@@ -59,7 +59,7 @@ class TikTokShopAdapter:
         """One 202309 order."""
         node.obj()
         pay = node.at("payment")
-        currency = pay.at("currency").text(required=False) or node.path("line_items/0/currency").req()
+        currency = pay.str_at("currency") or node.path("line_items/0/currency").req()
         status = self._status(node.at("status"))
         entry = self.map.table("status").get(status)
         if entry is None:
@@ -67,8 +67,8 @@ class TikTokShopAdapter:
         lines = [self._line(li) for li in node.at("line_items").items()]
         address = self._address(node.at("recipient_address"))
         custom = {
-            "buyer_message": node.at("buyer_message").text(required=False),
-            "seller_note": node.at("seller_note").text(required=False),
+            "buyer_message": node.str_at("buyer_message"),
+            "seller_note": node.str_at("seller_note"),
             "payment_breakdown": {k: val for k, val in (pay.value or {}).items() if isinstance(val, str)} or None,
         }
         o = OrderIn(
@@ -78,19 +78,19 @@ class TikTokShopAdapter:
             placed_at=parse_time(node.at("create_time")),
             updated_at=parse_time(node.at("update_time")) if node.has("update_time") else None,
             lines=lines,
-            grand_total=pay.at("total_amount").dec(),
+            grand_total=pay.dec_at("total_amount"),
             total_pointer=pay.at("total_amount").pointer,
-            shipping=pay.at("shipping_fee").dec(default=_ZERO),
-            order_tax=pay.at("tax").dec(default=_ZERO) if pay.has("tax") else None,
+            shipping=pay.dec_at("shipping_fee", _ZERO),
+            order_tax=pay.dec_at("tax", _ZERO) if pay.has("tax") else None,
             customer={
-                "id": node.at("user_id").text(required=False),
-                "email": node.at("buyer_email").text(required=False),
+                "id": node.str_at("user_id"),
+                "email": node.str_at("buyer_email"),
                 "name": node.path("recipient_address/name").text(required=False),
             },
             shipping_address=address,
             payment={
                 "status": "pending" if node.at("is_cod").flag() else str(self.map.table("payment_status")[status]),
-                "method": node.at("payment_method_name").text(required=False),
+                "method": node.str_at("payment_method_name"),
             },
             status="confirmed.cash_on_delivery" if node.at("is_cod").flag() and status != "CANCELLED" else str(entry),
             tags=[
@@ -107,9 +107,9 @@ class TikTokShopAdapter:
 
     def _line(self, li: Node) -> LineIn:
         li.obj()
-        tax = sum((t.at("tax_amount").dec(default=_ZERO) for t in li.at("item_tax").items(required=False)), _ZERO)
-        original = li.at("original_price").dec(default=li.at("sale_price").dec(default=_ZERO))
-        discount = li.at("seller_discount").dec(default=_ZERO) + li.at("platform_discount").dec(default=_ZERO)
+        tax = sum((t.dec_at("tax_amount", _ZERO) for t in li.at("item_tax").items(required=False)), _ZERO)
+        original = li.at("original_price").dec(default=li.dec_at("sale_price", _ZERO))
+        discount = li.dec_at("seller_discount", _ZERO) + li.dec_at("platform_discount", _ZERO)
         return LineIn(
             sku=pick_sku(li.at("seller_sku").value, li.at("sku_id").value, fallback=f"tiktok-{li.at('id').req()}"),
             quantity=1,
@@ -117,10 +117,10 @@ class TikTokShopAdapter:
             discount=min(discount, original),
             tax=tax,
             name=" - ".join(
-                p for p in (li.at("product_name").text(required=False), li.at("sku_name").text(required=False)) if p
+                p for p in (li.str_at("product_name"), li.str_at("sku_name")) if p
             )
             or None,
-            line_id=li.at("id").text(required=False),
+            line_id=li.str_at("id"),
             pointer=li.pointer,
         )
 
@@ -130,8 +130,8 @@ class TikTokShopAdapter:
             return None
         levels = self.map.table("district_levels")
         for d in node.at("district_info").items(required=False):
-            key = levels.get(d.at("address_level_name").text(required=False) or "")
-            if key and (name := d.at("address_name").text(required=False)):
+            key = levels.get(d.str_at("address_level_name") or "")
+            if key and (name := d.str_at("address_name")):
                 out.setdefault(str(key), name)
         for key in ("line1", "line2"):
             if out.get(key) in ('""', "''"):
@@ -140,7 +140,7 @@ class TikTokShopAdapter:
 
     def webhook(self, root: Node) -> dict[str, Any]:
         """ORDER_STATUS_CHANGE (type 1) and CANCELLATION_STATUS_CHANGE (type 11) as commands."""
-        kind = root.at("type").whole()
+        kind = root.int_at("type")
         data = root.at("data").obj()
         occurred = parse_time(data.at("update_time")) if data.has("update_time") else parse_time(root.at("timestamp"))
         if kind == 1:
@@ -166,7 +166,7 @@ class TikTokShopAdapter:
                 channel_order_id=data.at("order_id").req(),
                 occurred_at=parse_time(data.at("create_time")) if data.has("create_time") else occurred,
                 reason=f"cancellation requested by {data.at('cancellations_role').text(required=False) or 'unknown'}",
-                cancel_id=data.at("cancel_id").text(required=False),
+                cancel_id=data.str_at("cancel_id"),
             )
         raise root.at("type").fail(
             f"webhook type {kind} is not an order status change (package/product events go elsewhere)"

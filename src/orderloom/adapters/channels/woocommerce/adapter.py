@@ -57,10 +57,10 @@ class WooCommerceAdapter:
         """One WooCommerce order as a canonical order document."""
         lines = [self._line(li) for li in node.at("line_items").items()]
         fees = sum(
-            (f.at("total").dec(default=Decimal(0)) for f in node.at("fee_lines").items(required=False)), Decimal(0)
+            (f.dec_at("total", Decimal(0)) for f in node.at("fee_lines").items(required=False)), Decimal(0)
         )
         fee_tax = sum(
-            (f.at("total_tax").dec(default=Decimal(0)) for f in node.at("fee_lines").items(required=False)), Decimal(0)
+            (f.dec_at("total_tax", Decimal(0)) for f in node.at("fee_lines").items(required=False)), Decimal(0)
         )
         status = node.at("status").req()
         entry = self.map.table("status").get(status)
@@ -68,12 +68,12 @@ class WooCommerceAdapter:
             raise node.at("status").fail(f"unknown WooCommerce order status {status!r}")
         addr = self.map.table("address")
         billing, shipping = node.at("billing"), node.at("shipping")
-        shipping_total = node.at("shipping_total").dec(default=Decimal(0))
-        refunds = [r.at("total").text(required=False) for r in node.at("refunds").items(required=False)]
-        custom: dict[str, Any] = {"order_key": node.at("order_key").text(required=False)}
+        shipping_total = node.dec_at("shipping_total", Decimal(0))
+        refunds = [r.str_at("total") for r in node.at("refunds").items(required=False)]
+        custom: dict[str, Any] = {"order_key": node.str_at("order_key")}
         if refunds:
             custom["refunds"] = refunds
-        if note := node.at("customer_note").text(required=False):
+        if note := node.str_at("customer_note"):
             custom["customer_note"] = note
         if fees:
             custom["fees"] = format(fees, "f")
@@ -84,25 +84,25 @@ class WooCommerceAdapter:
             placed_at=self._time(node, "date_created"),
             updated_at=self._time(node, "date_modified") if node.has("date_modified") else None,
             lines=lines,
-            grand_total=node.at("total").dec(),
+            grand_total=node.dec_at("total"),
             total_pointer=node.at("total").pointer,
             shipping=shipping_total + fees,
-            order_tax=node.at("total_tax").dec(default=Decimal(0)) - fee_tax
+            order_tax=node.dec_at("total_tax", Decimal(0)) - fee_tax
             if node.at("prices_include_tax").flag()
-            else node.at("total_tax").dec(default=Decimal(0)),
+            else node.dec_at("total_tax", Decimal(0)),
             taxes_included=node.at("prices_include_tax").flag(),
             customer={
                 "id": None if node.at("customer_id").value in (0, "0", None) else node.at("customer_id").text(),
-                "email": billing.at("email").text(required=False),
+                "email": billing.str_at("email"),
                 "name": _name(billing),
-                "phone": billing.at("phone").text(required=False),
+                "phone": billing.str_at("phone"),
             },
             shipping_address=_with_name(map_address(shipping, addr), shipping),
             billing_address=_with_name(map_address(billing, addr), billing),
             payment={
                 "status": str(self.map.table("payment_status").get(status, "pending")),
-                "method": node.at("payment_method").text(required=False),
-                "reference": node.at("transaction_id").text(required=False),
+                "method": node.str_at("payment_method"),
+                "reference": node.str_at("transaction_id"),
             },
             status=str(entry),
             custom_fields={k: v for k, v in custom.items() if v is not None},
@@ -111,10 +111,10 @@ class WooCommerceAdapter:
 
     def _line(self, li: Node) -> LineIn:
         li.obj()
-        qty = li.at("quantity").whole()
-        subtotal = li.at("subtotal").dec()
-        total = li.at("total").dec()
-        product, variation = li.at("product_id").text(required=False), li.at("variation_id").text(required=False)
+        qty = li.int_at("quantity")
+        subtotal = li.dec_at("subtotal")
+        total = li.dec_at("total")
+        product, variation = li.str_at("product_id"), li.str_at("variation_id")
         fallback = f"woo-{variation}" if variation not in (None, "0") else f"woo-{product or li.at('id').req()}"
         return LineIn(
             sku=pick_sku(li.at("sku").value, fallback=fallback),
@@ -122,18 +122,18 @@ class WooCommerceAdapter:
             unit_price=Decimal(0),
             gross=subtotal,
             discount=max(subtotal - total, Decimal(0)),
-            tax=li.at("total_tax").dec(default=Decimal(0)),
-            name=li.at("name").text(required=False),
-            line_id=li.at("id").text(required=False),
+            tax=li.dec_at("total_tax", Decimal(0)),
+            name=li.str_at("name"),
+            line_id=li.str_at("id"),
             pointer=li.pointer,
         )
 
     def refund(self, node: Node) -> dict[str, Any]:
         """A WooCommerce refund; the order id comes from ``_links.up`` (the refund object does not carry it)."""
-        order_id = node.at("order_id").text(required=False)
+        order_id = node.str_at("order_id")
         if order_id is None:
             for link in node.path("_links/up").items(required=False):
-                m = _UP.search(link.at("href").text(required=False) or "")
+                m = _UP.search(link.str_at("href") or "")
                 if m:
                     order_id = m.group(1)
         if order_id is None:
@@ -143,16 +143,16 @@ class WooCommerceAdapter:
             channel="woocommerce",
             channel_order_id=order_id,
             occurred_at=self._time(node, "date_created") if node.has("date_created") else None,
-            amount=format(node.at("amount").dec(), "f"),
-            reason=node.at("reason").text(required=False),
-            reference=node.at("id").text(required=False),
+            amount=format(node.dec_at("amount"), "f"),
+            reason=node.str_at("reason"),
+            reference=node.str_at("id"),
         )
 
 
 def _name(addr: Node) -> str | None:
     if addr.missing:
         return None
-    parts = (addr.at("first_name").text(required=False), addr.at("last_name").text(required=False))
+    parts = (addr.str_at("first_name"), addr.str_at("last_name"))
     return " ".join(p for p in parts if p) or None
 
 
