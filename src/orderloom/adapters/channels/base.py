@@ -544,6 +544,14 @@ def command(
 # addresses
 
 
+def _address_field(node: Node, key: str, path: str) -> Any:
+    if key in ("latitude", "longitude"):
+        child = node.path(path)
+        return None if child.missing else float(child.dec())
+    text = node.str_at(path) if "/" not in path else node.path(path).text(required=False)
+    return None if text is None else text[:300]
+
+
 def map_address(node: Node, fields: Mapping[str, Any]) -> dict[str, Any] | None:
     """An address from a field map ``{canonical: "channel/path"}``; None when the object is absent."""
     if node.missing:
@@ -551,20 +559,8 @@ def map_address(node: Node, fields: Mapping[str, Any]) -> dict[str, Any] | None:
     node.obj()
     out: dict[str, Any] = {}
     for key, path in fields.items():
-        if not path:
-            continue
-        if key not in ("latitude", "longitude") and "/" not in path:
-            if (text := node.str_at(path)) is not None:
-                out[key] = text[:300]
-            continue
-        child = node.path(str(path))
-        if key in ("latitude", "longitude"):
-            if not child.missing:
-                out[key] = float(child.dec())
-            continue
-        value = child.text(required=False)
-        if value is not None:
-            out[key] = value[:300]
+        if path and (value := _address_field(node, key, str(path))) is not None:
+            out[key] = value
     if "country" in out:
         out["country"] = out["country"].upper()
         if not re.fullmatch(r"[A-Z]{2}", out["country"]):
