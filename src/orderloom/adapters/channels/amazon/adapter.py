@@ -244,9 +244,7 @@ class AmazonAdapter:
             )
         custom = {
             "marketplace": node.path("salesChannel/marketplaceName").text(required=False),
-            "seller_order_id": next(
-                (a.str_at("aliasId") for a in node.at("orderAliases").items(required=False)), None
-            ),
+            "seller_order_id": next((a.str_at("aliasId") for a in node.at("orderAliases").items(required=False)), None),
         }
         o = OrderIn(
             channel="amazon",

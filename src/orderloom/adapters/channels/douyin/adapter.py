@@ -128,8 +128,7 @@ class DouyinAdapter:
         street = addr.path("street/name").text(required=False)
         detail = addr.str_at("encrypt_detail") or addr.str_at("detail")
         out = {
-            "name": node.str_at("encrypt_post_receiver")
-            or node.str_at("post_receiver"),
+            "name": node.str_at("encrypt_post_receiver") or node.str_at("post_receiver"),
             "phone": node.str_at("encrypt_post_tel") or node.str_at("post_tel"),
             "region": addr.path("province/name").text(required=False),
             "city": addr.path("city/name").text(required=False),

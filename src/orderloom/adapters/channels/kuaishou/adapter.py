@@ -99,10 +99,7 @@ class KuaishouAdapter:
             quantity=qty,
             unit_price=self._fen(i.at("price")) if i.has("price") else self._fen(i.at("originalPrice")),
             discount=self._fen(i.at("discountFee")),
-            name=" ".join(
-                p for p in (i.str_at("itemTitle"), i.str_at("skuDesc")) if p
-            )
-            or None,
+            name=" ".join(p for p in (i.str_at("itemTitle"), i.str_at("skuDesc")) if p) or None,
             line_id=sku_id,
             pointer=i.pointer,
         )

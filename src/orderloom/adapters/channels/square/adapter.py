@@ -138,10 +138,7 @@ class SquareAdapter:
             gross=gross,
             discount=self._money(li.at("total_discount_money"), currency),
             tax=self._money(li.at("total_tax_money"), currency),
-            name=" ".join(
-                p for p in (li.str_at("name"), li.str_at("variation_name")) if p
-            )
-            or None,
+            name=" ".join(p for p in (li.str_at("name"), li.str_at("variation_name")) if p) or None,
             line_id=uid,
             pointer=li.pointer,
         )

@@ -122,10 +122,7 @@ class TaobaoAdapter:
             unit_price=_ZERO,
             gross=gross if net <= gross else net,
             discount=max(min(discount, gross), _ZERO),
-            name=" ".join(
-                p for p in (o.str_at("title"), o.str_at("sku_properties_name")) if p
-            )
-            or None,
+            name=" ".join(p for p in (o.str_at("title"), o.str_at("sku_properties_name")) if p) or None,
             line_id=oid,
             pointer=o.pointer,
         )

@@ -116,10 +116,7 @@ class TikTokShopAdapter:
             unit_price=original,
             discount=min(discount, original),
             tax=tax,
-            name=" - ".join(
-                p for p in (li.str_at("product_name"), li.str_at("sku_name")) if p
-            )
-            or None,
+            name=" - ".join(p for p in (li.str_at("product_name"), li.str_at("sku_name")) if p) or None,
             line_id=li.str_at("id"),
             pointer=li.pointer,
         )

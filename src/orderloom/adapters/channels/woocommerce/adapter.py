@@ -56,9 +56,7 @@ class WooCommerceAdapter:
     def order(self, node: Node) -> dict[str, Any]:
         """One WooCommerce order as a canonical order document."""
         lines = [self._line(li) for li in node.at("line_items").items()]
-        fees = sum(
-            (f.dec_at("total", Decimal(0)) for f in node.at("fee_lines").items(required=False)), Decimal(0)
-        )
+        fees = sum((f.dec_at("total", Decimal(0)) for f in node.at("fee_lines").items(required=False)), Decimal(0))
         fee_tax = sum(
             (f.dec_at("total_tax", Decimal(0)) for f in node.at("fee_lines").items(required=False)), Decimal(0)
         )
