@@ -23,8 +23,10 @@ from orderloom.adapters.persistence.queries import SqlOrderQueries
 from orderloom.adapters.persistence.tenants import SqlTenantDirectory
 from orderloom.adapters.persistence.uow import SqlUnitOfWork
 from orderloom.adapters.persistence.writer import GroupCommitWriter, SqlTransactionRunner
+from orderloom.adapters.validation import AddressQuality, FormatChecks, PriceConflictCheck
 from orderloom.application.channel_ports import ChannelStore
 from orderloom.application.messagebus import MessageBus, Subscription
+from orderloom.application.order_checks import AllowAllCompliance, AllowAllInventory, OrderCheck
 from orderloom.application.ports import TransactionRunner, UnitOfWork
 from orderloom.application.relay import OutboxRelay
 from orderloom.application.relay_worker import RelayWorker
@@ -66,6 +68,20 @@ class Container:
     audit: SqlAuditReader
     channels: ChannelRegistry = field(default_factory=default_registry)
     _started: list[Any] = field(default_factory=list, repr=False)
+    _checks: list[OrderCheck] = field(default_factory=list, repr=False)
+
+    def intake_checks(self) -> list[OrderCheck]:
+        """The checks channel orders pass before they are placed: format, inventory pre-check (permissive until the
+        inventory service lands), compliance (permissive until the rules engine lands), price conflict, address."""
+        if not self._checks:
+            self._checks = [
+                FormatChecks(),
+                AllowAllInventory(),
+                AllowAllCompliance(),
+                PriceConflictCheck(self.channel_store, threshold_pct=self.settings.price_conflict_pct),
+                AddressQuality(),
+            ]
+        return self._checks
 
     def channel_store(self, uow: UnitOfWork) -> ChannelStore:
         """The channel intake store bound to a unit of work's transaction."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -20,5 +22,8 @@ class Settings(BaseSettings):
     relay_interval: float = Field(default=0.2, gt=0, description="seconds between relay polls when idle")
     handler_max_attempts: int = Field(default=8, ge=1, description="failures before a handler run is dead")
     group_commit_max_batch: int = Field(default=256, ge=1, description="units of work per group commit")
+    price_conflict_pct: Decimal = Field(
+        default=Decimal(50), gt=0, description="channel line price this % away from the SKU's last price → hold"
+    )
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=False, description="JSON log lines instead of console output")

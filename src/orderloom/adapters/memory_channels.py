@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from orderloom.application.channel_ports import ChannelSecret, InboxEntry, QuarantineEntry
@@ -24,6 +25,7 @@ class MemoryChannelState:
     sync: dict[tuple[str, str, str], tuple[str | None, datetime]] = field(default_factory=dict)
     quarantine: dict[str, dict[str, Any]] = field(default_factory=dict)
     resolved: dict[str, datetime] = field(default_factory=dict)
+    prices: dict[tuple[str, str, str], Decimal] = field(default_factory=dict)
 
 
 class MemoryChannelStore:
@@ -146,3 +148,11 @@ class MemoryChannelStore:
     def resolve_quarantine(self, quarantine_id: str, now: datetime) -> None:
         """Mark a quarantined payload as re-driven."""
         self.s.resolved[quarantine_id] = now
+
+    def last_price(self, tenant_id: str, sku: str, currency: str) -> Decimal | None:
+        """The last accepted unit price of a SKU in a currency."""
+        return self.s.prices.get((tenant_id, sku, currency))
+
+    def record_price(self, tenant_id: str, sku: str, currency: str, price: Decimal) -> None:
+        """Remember a SKU's accepted unit price."""
+        self.s.prices[(tenant_id, sku, currency)] = price

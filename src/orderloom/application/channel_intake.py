@@ -5,12 +5,13 @@ wait for it, and what cannot be mapped is quarantined with the reason and JSON p
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from orderloom.application.channel_ports import ChannelStore, InboxEntry
+from orderloom.application.order_checks import OrderCheck, hold_on_findings, run_checks
 from orderloom.application.orders import apply_action, place_order
 from orderloom.application.ports import TransactionRunner, UnitOfWork
 from orderloom.domain.errors import DomainError, IllegalTransition
@@ -53,6 +54,7 @@ class IntakeResult:
     orders: list[str] = field(default_factory=list)
     applied: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    findings: list[dict[str, str]] = field(default_factory=list)
     quarantine_id: str | None = None
     reason: str | None = None
 
@@ -76,6 +78,7 @@ class _Ctx:
     now: datetime
     actor: str
     result: IntakeResult
+    checks: Sequence[OrderCheck] = ()
 
 
 def receive_delivery(
@@ -91,6 +94,7 @@ def receive_delivery(
     source_ip: str | None,
     dedupe_key: str,
     now: datetime,
+    checks: Sequence[OrderCheck] = (),
 ) -> IntakeResult:
     """Store a verified delivery raw (committed on its own), then map and apply it with its dedupe key."""
     inbox_id = tx.run(
@@ -115,7 +119,7 @@ def receive_delivery(
             result.orders = [first.order_id] if first and first.order_id else []
             store.mark(inbox_id, state="duplicate", detail=f"redelivery of {earlier}")
             return result
-        ctx = _Ctx(uow, store, mapper, lifecycle, tenant_id, channel, now, f"channel:{channel}", result)
+        ctx = _Ctx(uow, store, mapper, lifecycle, tenant_id, channel, now, f"channel:{channel}", result, checks)
         _apply_payload(ctx, inbox_id, body, source=f"webhook:{channel}:{inbox_id}")
         return result
 
@@ -151,13 +155,26 @@ def _order(ctx: _Ctx, inbox_id: str, doc: dict[str, Any]) -> None:
     when = _order_time(doc)
     existing = ctx.uow.orders.find_id_by_channel_ref(ctx.tenant_id, ctx.channel, ref)
     if existing is None:
+        findings = run_checks(uow=ctx.uow, checks=ctx.checks, tenant_id=ctx.tenant_id, doc=doc)
         new = ctx.mapper.to_new_order(doc)
         placed = place_order(
             uow=ctx.uow, tenant_id=ctx.tenant_id, new=new, lifecycle=ctx.lifecycle, actor=ctx.actor, now=ctx.now
         )
         ctx.result.orders.append(placed["id"])
         ctx.store.set_sync_point(ctx.tenant_id, ctx.channel, ref, order_id=placed["id"], channel_time=when, now=ctx.now)
-        _drain_waiting(ctx, ref, placed["id"], after=when)
+        _drain_waiting(ctx, ref, placed["id"], after=when)  # what the channel did first, then our checks' hold
+        held = hold_on_findings(
+            uow=ctx.uow,
+            tenant_id=ctx.tenant_id,
+            order_id=placed["id"],
+            findings=findings,
+            lifecycle=ctx.lifecycle,
+            actor=ctx.actor,
+            now=ctx.now,
+        )
+        if held is not None:
+            ctx.result.applied.append(held)
+        ctx.result.findings += [f.as_dict() for f in findings]
         return
     ctx.result.orders.append(existing)
     last = ctx.store.sync_point(ctx.tenant_id, ctx.channel, ref)
@@ -237,13 +254,14 @@ def redrive_quarantined(
     quarantine_id: str,
     payload: bytes,
     now: datetime,
+    checks: Sequence[OrderCheck] = (),
 ) -> IntakeResult:
     """Map a quarantined payload again (after a mapping fix); on success it is applied and marked resolved."""
 
     def process(uow: UnitOfWork) -> IntakeResult:
         store = store_for(uow)
         result = IntakeResult(inbox_id=quarantine_id, state="applied")
-        ctx = _Ctx(uow, store, mapper, lifecycle, tenant_id, channel, now, f"retry:{quarantine_id}", result)
+        ctx = _Ctx(uow, store, mapper, lifecycle, tenant_id, channel, now, f"retry:{quarantine_id}", result, checks)
         try:
             with uow.savepoint():
                 for doc in mapper.map(payload, now):

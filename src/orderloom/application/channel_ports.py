@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol
 
 __all__ = ["ChannelSecret", "ChannelStore", "InboxEntry", "QuarantineEntry"]
@@ -112,3 +113,9 @@ class ChannelStore(Protocol):
 
     def resolve_quarantine(self, quarantine_id: str, now: datetime) -> None:
         """Mark a quarantined payload as re-driven."""
+
+    def last_price(self, tenant_id: str, sku: str, currency: str) -> Decimal | None:
+        """The last accepted unit price of a SKU in a currency."""
+
+    def record_price(self, tenant_id: str, sku: str, currency: str, price: Decimal) -> None:
+        """Remember a SKU's accepted unit price."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ from orderloom.adapters.persistence.tables_channels import (
     channel_inbox,
     channel_order_sync,
     channel_secrets,
+    sku_prices,
 )
 from orderloom.application.channel_ports import ChannelSecret, InboxEntry, QuarantineEntry
 from orderloom.domain.ids import new_id
@@ -218,3 +220,21 @@ class SqlChannelStore:
     def resolve_quarantine(self, quarantine_id: str, now: datetime) -> None:
         """Mark a quarantined payload as re-driven."""
         self._conn.execute(quarantine.update().where(quarantine.c.id == quarantine_id).values(resolved_at=now))
+
+    def last_price(self, tenant_id: str, sku: str, currency: str) -> Decimal | None:
+        """The last accepted unit price of a SKU in a currency."""
+        value = self._conn.execute(
+            sa.select(sku_prices.c.unit_price).where(
+                sku_prices.c.tenant_id == tenant_id, sku_prices.c.sku == sku, sku_prices.c.currency == currency
+            )
+        ).scalar_one_or_none()
+        return None if value is None else Decimal(value).normalize()
+
+    def record_price(self, tenant_id: str, sku: str, currency: str, price: Decimal) -> None:
+        """Remember a SKU's accepted unit price."""
+        c = sku_prices.c
+        where = (c.tenant_id == tenant_id) & (c.sku == sku) & (c.currency == currency)
+        if self._conn.execute(sku_prices.update().where(where).values(unit_price=price)).rowcount == 0:
+            self._conn.execute(
+                sku_prices.insert().values(tenant_id=tenant_id, sku=sku, currency=currency, unit_price=price)
+            )

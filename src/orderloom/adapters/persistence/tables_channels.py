@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from orderloom.adapters.persistence.tables import UtcDateTime, metadata
 
-__all__ = ["channel_dedupe", "channel_inbox", "channel_order_sync", "channel_secrets"]
+__all__ = ["channel_dedupe", "channel_inbox", "channel_order_sync", "channel_secrets", "sku_prices"]
 
 channel_secrets = sa.Table(
     "channel_secrets",
@@ -60,4 +60,14 @@ channel_order_sync = sa.Table(
     sa.Column("order_id", sa.String(40), nullable=True),
     sa.Column("channel_time", UtcDateTime(), nullable=True),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# the last accepted unit price per SKU and currency (price-conflict check)
+sku_prices = sa.Table(
+    "sku_prices",
+    metadata,
+    sa.Column("tenant_id", sa.String(40), primary_key=True),
+    sa.Column("sku", sa.String(64), primary_key=True),
+    sa.Column("currency", sa.String(3), primary_key=True),
+    sa.Column("unit_price", sa.Numeric(20, 4), nullable=False),
 )

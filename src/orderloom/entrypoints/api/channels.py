@@ -42,6 +42,7 @@ def _result_body(result: IntakeResult) -> dict[str, Any]:
         "order_ids": result.orders,
         "applied": result.applied,
         "notes": result.notes,
+        "findings": result.findings,
     }
     if result.quarantine_id:
         body["quarantine_id"] = result.quarantine_id
@@ -99,6 +100,7 @@ async def receive_webhook(name: str, request: Request) -> Response:
         source_ip=source_ip,
         dedupe_key=dedupe_key(signed),
         now=utc_now(),
+        checks=container.intake_checks(),
     )
     status = 202 if result.state in ("waiting", "quarantined") else 200
     return Response(msgspec.json.encode(_result_body(result)), status_code=status, media_type="application/json")

@@ -88,6 +88,7 @@ async def retry_quarantined(quarantine_id: str, request: Request, tenant_id: Ten
         quarantine_id=quarantine_id,
         payload=entry.payload,
         now=utc_now(),
+        checks=c.intake_checks(),
     )
     if result.state == "quarantined":
         raise Problem(422, "still-unmappable", result.reason or "still cannot be mapped", quarantine_id=quarantine_id)

@@ -1,4 +1,4 @@
-"""channel intake: secrets, raw inbox, dedupe keys, order sync points
+"""channel intake: secrets, raw inbox, dedupe keys, order sync points, last-seen SKU prices
 
 Revision ID: 0005
 Revises: 0001
@@ -66,9 +66,18 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", "channel", "channel_order_id", name=op.f("pk_channel_order_sync")),
     )
+    op.create_table(
+        "sku_prices",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("sku", sa.String(length=64), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("unit_price", sa.Numeric(20, 4), nullable=False),
+        sa.PrimaryKeyConstraint("tenant_id", "sku", "currency", name=op.f("pk_sku_prices")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("sku_prices")
     op.drop_table("channel_order_sync")
     op.drop_table("channel_dedupe")
     op.drop_index("ix_channel_inbox_ref", table_name="channel_inbox")
