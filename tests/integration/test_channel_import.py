@@ -54,3 +54,27 @@ def test_channels_secret_set(tmp_path: Path) -> None:
         "channels", "secret", "set", "--tenant", "nobody", "--channel", "shopify", "--secret", "x", url=url, check=False
     )
     assert bad.returncode == 1 and "no tenant named 'nobody'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_import_flat_csv(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/ol.db"
+    ol("db", "upgrade", url=url)
+    ol("tenants", "create", "acme", url=url)
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "channel_order_id,placed_at,currency,sku,quantity,unit_price,line_discount,line_tax,shipping,grand_total,"
+        "ship_city,ship_country,ship_postal_code\n"
+        "C-1,2026-11-20T10:00:00Z,USD,MUG,2,12.50,1.00,2.00,5.00,31.50,San Francisco,US,94103\n"
+        "C-2,2026-11-20 11:00:00+08:00,CNY,TEA,1,99.00,,,,99.00,杭州市,CN,311121\n"
+        "C-1,2026-11-20T10:00:00Z,USD,CUP,1,0.50,,,,,,,\n"
+        "C-3,2026-11-20T10:00:00Z,USD,X,1,10.00,,,,11.00,,,\n"
+        "C-4,2026-11-20T10:00:00Z,USD,Y,two,10.00,,,,,,,\n"
+    )
+    r = ol("import", "--channel", "canonical", str(path), url=url)
+    assert "imported 2 orders, rejected 2" in r.stdout
+    rejects = [json.loads(x) for x in (tmp_path / "orders.csv.rejects.ndjson").read_text().splitlines()]
+    assert [(x["line"], x["reason"].split(":")[0]) for x in rejects] == [(5, "/5/grand_total"), (6, "/6/quantity")]
+    con = sqlite3.connect(tmp_path / "ol.db")
+    rows = con.execute("select channel, channel_order_id, grand_total from orders order by channel_order_id").fetchall()
+    con.close()
+    assert rows == [("csv", "C-1", "31.50"), ("csv", "C-2", "99.00")]  # C-1: 2 x 12.50 - 1.00 + 0.50 + 5.00 shipping + 2.00 tax

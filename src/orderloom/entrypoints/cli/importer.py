@@ -8,6 +8,7 @@ number, reason, the raw line) and to quarantine; every other line is committed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +18,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from orderloom.adapters.channels import ChannelAdapter, MappingError, default_registry
+from orderloom.adapters.channels.canonical.csv_format import csv_orders
 from orderloom.adapters.channels.checks import decode_order
 from orderloom.application.orders import record_placed_orders
 from orderloom.application.ports import UnitOfWork
@@ -74,6 +76,26 @@ def _records(path: Path, *, whole_file: bool) -> list[tuple[int, bytes]] | None:
     return [(1, raw)]
 
 
+def _csv_records(path: Path, report: ImportReport) -> list[tuple[int, bytes]]:
+    """Flat CSV rows grouped into canonical orders (as JSON records); orders that cannot be built are rejected."""
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        orders = csv_orders(text, utc_now())
+    except MappingError as exc:
+        report.rejected.append((1, str(exc)))
+        report.raw[1] = text.splitlines()[0].encode() if text else b""
+        return []
+    lines = text.splitlines()
+    records: list[tuple[int, bytes]] = []
+    for lineno, doc in orders:
+        if isinstance(doc, MappingError):
+            report.rejected.append((lineno, str(doc)))
+            report.raw[lineno] = lines[lineno - 1].encode() if lineno <= len(lines) else b""
+        else:
+            records.append((lineno, msgspec.json.encode(doc)))
+    return records
+
+
 def _store_batch(uow: UnitOfWork, batch: list[tuple[int, Order]], actor: str) -> list[tuple[int, str]]:
     try:
         with uow.savepoint():
@@ -116,7 +138,10 @@ def import_file(
         batch.clear()
 
     with path.open("rb") as fh:
-        records = _records(path, whole_file=adapter is not None) or enumerate(fh, start=1)
+        if adapter is None and path.suffix.lower() == ".csv":
+            records: Iterable[tuple[int, bytes]] = _csv_records(path, report)
+        else:
+            records = _records(path, whole_file=adapter is not None) or enumerate(fh, start=1)
         for lineno, raw in records:
             if progress is not None and task is not None:
                 progress.advance(task, len(raw))
@@ -177,7 +202,10 @@ def _resolve_tenant(container: Container, name: str | None) -> str:
 
 
 def import_orders(
-    path: Annotated[Path, typer.Argument(help="an NDJSON file, one order per line", exists=True, dir_okay=False)],
+    path: Annotated[
+        Path,
+        typer.Argument(help="NDJSON (one payload per line), one JSON document, or CSV", exists=True, dir_okay=False),
+    ],
     channel: Annotated[str, typer.Option("--channel", help="canonical, or a channel name (shopify, amazon, ...)")],
     tenant: Annotated[str | None, typer.Option(help="tenant name (optional when there is only one)")] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="orders per transaction")] = 500,
