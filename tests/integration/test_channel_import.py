@@ -77,4 +77,5 @@ def test_import_flat_csv(tmp_path: Path) -> None:
     con = sqlite3.connect(tmp_path / "ol.db")
     rows = con.execute("select channel, channel_order_id, grand_total from orders order by channel_order_id").fetchall()
     con.close()
-    assert rows == [("csv", "C-1", "31.50"), ("csv", "C-2", "99.00")]  # C-1: 2 x 12.50 - 1.00 + 0.50 + 5.00 shipping + 2.00 tax
+    # C-1: 2 x 12.50 - 1.00 + 0.50 + 5.00 shipping + 2.00 tax
+    assert rows == [("csv", "C-1", "31.50"), ("csv", "C-2", "99.00")]
