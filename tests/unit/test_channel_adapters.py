@@ -78,6 +78,9 @@ ORDERS: dict[tuple[str, str], list[tuple[str, list[int], str, str, str]]] = {
     ("tiktok_shop", "order_202309_search_orders_response.json"): [
         ("576461413038785752", [1], "IDR", "5000.00", "pending.awaiting_payment")
     ],
+    ("tiktok_shop", "legacy_order_detail_constructed.json"): [
+        ("576461413038785752", [2], "USD", "26.50", "confirmed.paid")
+    ],
     ("douyin", "order_detail_response.json"): [
         ("4781320682406083640", [2], "CNY", "5.00", "shipped.handed_to_carrier")
     ],
@@ -343,3 +346,9 @@ def test_shopify_webhook_body_is_the_bare_order() -> None:
     (doc,) = parse("shopify", order)
     assert doc["channel_order_id"] == "450789469" and len(doc["lines"]) == 3
     assert doc["custom_fields"]["channel_updated_at"] == "2008-01-10T16:00:00Z"
+
+
+def test_woocommerce_batch_response_maps_every_order() -> None:
+    orders = load("woocommerce", "list_orders_response.json")
+    docs = parse("woocommerce", {"create": [orders[0]], "update": [orders[1]], "delete": []})
+    assert [d["channel_order_id"] for d in docs] == ["727", "723"]

@@ -116,6 +116,10 @@ class Node:
                     return d
         return self.at(key).dec(default=default)
 
+    def req_at(self, key: str) -> str:
+        """The required text at ``key``."""
+        return self.at(key).req()
+
     def int_at(self, key: str) -> int:
         """The whole number at ``key`` (fast path for JSON integers; anything else as ``at(key).whole``)."""
         v = self.value.get(key) if type(self.value) is dict else None

@@ -44,6 +44,9 @@ class TikTokShopAdapter:
         if data.has("orders"):
             return [self.order(o) for o in data.at("orders").items()]
         if data.has("order_list"):
+            orders = list(data.at("order_list").items())
+            if orders and all(o.has("item_list") for o in orders):  # legacy order detail
+                return [self.legacy_order(o) for o in orders]
             raise data.at("order_list").fail("a legacy order search lists ids and statuses only; fetch the orders")
         if data.has("line_items") and not data.has("id"):
             raise data.fail("a price detail response has no order id or quantities; it is not an order")
@@ -102,6 +105,65 @@ class TikTokShopAdapter:
                 if t
             ],
             custom_fields={k: val for k, val in custom.items() if val is not None},
+        )
+        return build_order(o)
+
+    def legacy_order(self, node: Node) -> dict[str, Any]:
+        """One order of the legacy API's order detail (``order_list[]`` with ``item_list`` and ``payment_info``)."""
+        pay = node.at("payment_info")
+        status = self._status(node.at("order_status"))
+        entry = self.map.table("status").get(status)
+        if entry is None:
+            raise node.at("order_status").fail(f"unknown TikTok Shop order status {status!r}")
+        lines = []
+        for it in node.at("item_list").items():
+            it.obj()
+            original = it.dec_at("sku_original_price", it.dec_at("sku_sale_price", _ZERO))
+            qty = it.int_at("quantity")
+            discount = it.dec_at("sku_seller_discount", _ZERO) + it.dec_at("sku_platform_discount", _ZERO)
+            lines.append(
+                LineIn(
+                    sku=pick_sku(
+                        it.at("seller_sku").value, it.at("sku_id").value, fallback=f"tiktok-{it.req_at('sku_id')}"
+                    ),
+                    quantity=qty,
+                    unit_price=original,
+                    discount=min(discount * qty, original * qty),
+                    name=" - ".join(p for p in (it.str_at("product_name"), it.str_at("sku_name")) if p) or None,
+                    line_id=it.str_at("sku_id"),
+                    pointer=it.pointer,
+                )
+            )
+        addr = node.at("recipient_address")
+        address = None
+        if not addr.missing:
+            address = {
+                "name": addr.str_at("name"),
+                "phone": addr.str_at("phone"),
+                "line1": addr.str_at("address_detail") or addr.str_at("full_address"),
+                "city": addr.str_at("city"),
+                "region": addr.str_at("state") or addr.str_at("region"),
+                "postal_code": addr.str_at("zipcode"),
+                "country": (addr.str_at("region_code") or "").upper() or None,
+            }
+        o = OrderIn(
+            channel="tiktok_shop",
+            channel_order_id=node.at("order_id").req(),
+            currency=(pay.str_at("currency") or "").upper(),
+            placed_at=parse_time(node.at("create_time")),
+            lines=lines,
+            grand_total=pay.dec_at("total_amount"),
+            total_pointer=pay.at("total_amount").pointer,
+            shipping=pay.dec_at("shipping_fee", _ZERO),
+            order_tax=pay.dec_at("taxes", _ZERO) if pay.has("taxes") else None,
+            customer={"id": node.str_at("buyer_uid"), "email": node.str_at("buyer_email")},
+            shipping_address=address,
+            payment={
+                "status": str(self.map.table("payment_status")[status]),
+                "method": node.str_at("payment_method_name") or node.str_at("payment_method"),
+            },
+            status=str(entry),
+            updated_at=parse_time(node.at("update_time")) if node.has("update_time") else None,
         )
         return build_order(o)
 

@@ -37,6 +37,11 @@ class WooCommerceAdapter:
         root = Node(payload)
         if isinstance(payload, list):
             return [self._one(item) for item in root.items()]
+        v = root.obj().value
+        if any(k in v for k in ("create", "update", "delete")) and "line_items" not in v:  # POST /orders/batch
+            return [
+                self._one(item) for k in ("create", "update", "delete") for item in root.at(k).items(required=False)
+            ]
         return [self._one(root)]
 
     def _one(self, node: Node) -> dict[str, Any]:
