@@ -79,3 +79,26 @@ def test_import_flat_csv(tmp_path: Path) -> None:
     con.close()
     # C-1: 2 x 12.50 - 1.00 + 0.50 + 5.00 shipping + 2.00 tax
     assert rows == [("csv", "C-1", "31.50"), ("csv", "C-2", "99.00")]
+
+
+def test_demo_runs_the_channel_intake_with_holds_and_quarantine(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/ol.db"
+    ol("db", "upgrade", url=url)
+    r = ol("demo", "--orders", "3", url=url)
+    assert r.stdout.strip().splitlines()[-1].startswith("ol_")
+    assert "invalid phone: on_hold.validation_failed: applied → fail_validation" in r.stderr
+    assert "price_conflict: applied → price_conflict" in r.stderr
+    assert "unparseable payload: quarantined: quarantined (/: malformed JSON" in r.stderr
+    con = sqlite3.connect(tmp_path / "ol.db")
+    held = con.execute(
+        "select channel_order_id, status_main, status_sub from orders where channel = 'woocommerce' "
+        "order by channel_order_id"
+    ).fetchall()
+    assert held == [
+        ("8001", "confirmed", "paid"),
+        ("8002", "on_hold", "validation_failed"),
+        ("8003", "on_hold", "address_verification"),
+        ("8004", "on_hold", "price_conflict"),
+    ]
+    assert con.execute("select count(*) from quarantine").fetchone()[0] == 1
+    con.close()

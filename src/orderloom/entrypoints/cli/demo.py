@@ -207,8 +207,15 @@ def demo(
             key = container.tenants.issue_key(tenant_id)
         with Progress(console=err, transient=True) as progress:
             created = load_demo(container, tenant_id=tenant_id, count=orders, progress=progress)
+        from orderloom.entrypoints.cli.channel_demo import load_channel_demo
+
+        channel_results = load_channel_demo(container, tenant_id=tenant_id)
         container.relay.drain()
     finally:
         container.close()
+    for label, result in channel_results:
+        held = f" → {', '.join(result.applied)}" if result.applied else ""
+        why = f" ({result.reason})" if result.reason else ""
+        err.print(f"channel demo: {label}: {result.state}{held}{why}", highlight=False, markup=False, soft_wrap=True)
     out.print(f"demo tenant {tenant!r}: {created} new orders (of {orders}); API key:")
     print(key)
