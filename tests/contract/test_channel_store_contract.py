@@ -151,3 +151,24 @@ def test_intake_dedupes_waits_and_applies_in_order(backend: Backend) -> None:
     assert again.state == "duplicate" and again.orders == placed.orders
     bad = _deliver(backend, t, b"[1]", "x-1")
     assert bad.state == "quarantined" and bad.reason is not None and bad.reason.startswith("/0: ")
+
+
+def test_a_concurrent_first_delivery_becomes_an_update(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two deliveries of a new order racing: the loser's insert hits the unique channel ref and is an update."""
+    from orderloom.adapters import memory
+
+    backend = _memory()
+    t = backend.new_tenant()
+    order = json.loads((FIXTURES / "shopify" / "order.json").read_text())["order"]
+    first = _deliver(backend, t, json.dumps(order).encode(), "o-1")
+    real = memory._Orders.find_id_by_channel_ref
+    calls = {"n": 0}
+
+    def stale_read(self: Any, tenant_id: str, channel: str, ref: str) -> str | None:
+        calls["n"] += 1
+        return None if calls["n"] == 1 else real(self, tenant_id, channel, ref)  # the racing read saw nothing
+
+    monkeypatch.setattr(memory._Orders, "find_id_by_channel_ref", stale_read)
+    order["updated_at"] = "2008-01-11T11:00:00-05:00"
+    second = _deliver(backend, t, json.dumps(order).encode(), "o-2")
+    assert second.state == "applied" and second.orders == first.orders and calls["n"] == 2

@@ -14,7 +14,7 @@ from orderloom.application.channel_ports import ChannelStore, InboxEntry
 from orderloom.application.order_checks import OrderCheck, hold_on_findings, run_checks
 from orderloom.application.orders import apply_action, place_order
 from orderloom.application.ports import TransactionRunner, UnitOfWork
-from orderloom.domain.errors import DomainError, IllegalTransition
+from orderloom.domain.errors import DomainError, DuplicateOrder, IllegalTransition
 from orderloom.domain.lifecycle import Lifecycle
 from orderloom.domain.values import NewOrder
 
@@ -157,9 +157,22 @@ def _order(ctx: _Ctx, inbox_id: str, doc: dict[str, Any]) -> None:
     if existing is None:
         findings = run_checks(uow=ctx.uow, checks=ctx.checks, tenant_id=ctx.tenant_id, doc=doc)
         new = ctx.mapper.to_new_order(doc)
-        placed = place_order(
-            uow=ctx.uow, tenant_id=ctx.tenant_id, new=new, lifecycle=ctx.lifecycle, actor=ctx.actor, now=ctx.now
-        )
+        try:
+            with ctx.uow.savepoint():
+                placed = place_order(
+                    uow=ctx.uow,
+                    tenant_id=ctx.tenant_id,
+                    new=new,
+                    lifecycle=ctx.lifecycle,
+                    actor=ctx.actor,
+                    now=ctx.now,
+                )
+        except DuplicateOrder:  # a concurrent delivery placed it first: this one is an update of that order
+            existing = ctx.uow.orders.find_id_by_channel_ref(ctx.tenant_id, ctx.channel, ref)
+            if existing is None:
+                raise
+            _update(ctx, ref, existing, when, doc)
+            return
         ctx.result.orders.append(placed["id"])
         ctx.store.set_sync_point(ctx.tenant_id, ctx.channel, ref, order_id=placed["id"], channel_time=when, now=ctx.now)
         _drain_waiting(ctx, ref, placed["id"], after=when)  # what the channel did first, then our checks' hold
@@ -176,6 +189,10 @@ def _order(ctx: _Ctx, inbox_id: str, doc: dict[str, Any]) -> None:
             ctx.result.applied.append(held)
         ctx.result.findings += [f.as_dict() for f in findings]
         return
+    _update(ctx, ref, existing, when, doc)
+
+
+def _update(ctx: _Ctx, ref: str, existing: str, when: datetime, doc: dict[str, Any]) -> None:
     ctx.result.orders.append(existing)
     last = ctx.store.sync_point(ctx.tenant_id, ctx.channel, ref)
     if last is not None and when <= last:
