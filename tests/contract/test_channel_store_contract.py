@@ -49,7 +49,7 @@ def _memory() -> Backend:
 
     def store_for(uow: UnitOfWork) -> ChannelStore:
         assert isinstance(uow, MemoryUnitOfWork)
-        return MemoryChannelStore(state, uow.state.quarantine)
+        return MemoryChannelStore(state, uow.state.quarantine, uow.state.orders)
 
     return Backend(MemoryTransactionRunner(), store_for)
 
@@ -172,3 +172,25 @@ def test_a_concurrent_first_delivery_becomes_an_update(monkeypatch: pytest.Monke
     order["updated_at"] = "2008-01-11T11:00:00-05:00"
     second = _deliver(backend, t, json.dumps(order).encode(), "o-2")
     assert second.state == "applied" and second.orders == first.orders and calls["n"] == 2
+
+
+def test_merge_policy_and_customer_orders(backend: Backend) -> None:
+    from datetime import timedelta
+
+    from orderloom.domain.order_merge import MergePolicy
+
+    t = backend.new_tenant()
+    assert backend.run(lambda s, _: s.merge_policy(t)) == MergePolicy()
+    policy = MergePolicy(enabled=True, window=timedelta(minutes=90))
+    backend.run(lambda s, _: s.set_merge_policy(t, policy))
+    assert backend.run(lambda s, _: s.merge_policy(t)) == policy
+    order = json.loads((FIXTURES / "shopify" / "order.json").read_text())["order"]
+    first = _deliver(backend, t, json.dumps(order).encode(), "m-1")
+    order["id"] = 450789470
+    order["created_at"] = "2008-01-10T12:00:00-05:00"
+    second = _deliver(backend, t, json.dumps(order).encode(), "m-2")
+    assert second.notes and second.notes[-1].startswith("merged into mrg_")
+    since, until = datetime(2008, 1, 10, tzinfo=UTC), datetime(2008, 1, 11, tzinfo=UTC)
+    found = backend.run(lambda s, _: s.orders_of_customer(t, "email:bob.norman@hostmail.com", since, until))
+    assert sorted(found) == sorted(first.orders + second.orders)
+    assert backend.run(lambda s, _: s.orders_of_customer(t, "email:nobody@x.com", since, until)) == []

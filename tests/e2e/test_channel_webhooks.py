@@ -302,3 +302,33 @@ def test_taobao_signed_push_resolves_the_china_address(
     assert doc["status"] == {"main": "confirmed", "sub": "paid"}
     forged = client.post(url.replace(sign, "0" * 32), content=body)
     assert forged.status_code == 401
+
+
+def test_orders_to_the_same_customer_and_address_are_merged_under_the_tenant_policy(
+    client: TestClient, container: Container, acme: tuple[str, str, str]
+) -> None:
+    from datetime import timedelta
+
+    from orderloom.domain.order_merge import MergePolicy
+
+    tenant_id, key, name = acme
+    auth = {"Authorization": f"Bearer {key}"}
+    base = json.loads((FIXTURES / "woocommerce" / "create_order_response.json").read_text())
+    alone = _woo(client, name, base)  # policy off: no merge
+    container.tx.run(
+        lambda uow: container.channel_store(uow).set_merge_policy(
+            tenant_id, MergePolicy(enabled=True, window=timedelta(hours=1))
+        )
+    )
+    later = copy.deepcopy(base) | {"id": 730, "date_created_gmt": "2017-03-22T19:58:02"}  # 30 minutes later
+    merged = _woo(client, name, later)
+    assert merged.json()["notes"][-1].startswith("merged into mrg_")
+    group = merged.json()["notes"][-1].removeprefix("merged into ")
+    far = copy.deepcopy(base) | {"id": 731, "date_created_gmt": "2017-03-23T19:28:02"}  # a day later
+    assert not any(n.startswith("merged") for n in _woo(client, name, far).json()["notes"])
+    ids = [alone.json()["order_ids"][0], merged.json()["order_ids"][0]]
+    for order_id in ids:
+        doc = client.get(f"/v1/orders/{order_id}", headers=auth).json()
+        assert doc["custom_fields"]["merge_group"] == group
+        timeline = client.get(f"/v1/orders/{order_id}/timeline", headers=auth).text
+        assert "order.merge" in timeline and all(i in timeline for i in ids)

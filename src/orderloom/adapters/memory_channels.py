@@ -9,6 +9,8 @@ from typing import Any
 
 from orderloom.application.channel_ports import ChannelSecret, InboxEntry, QuarantineEntry
 from orderloom.domain.ids import new_id
+from orderloom.domain.order_merge import MergePolicy, customer_key
+from orderloom.domain.values import Customer
 
 __all__ = ["MemoryChannelState", "MemoryChannelStore"]
 
@@ -26,14 +28,21 @@ class MemoryChannelState:
     quarantine: dict[str, dict[str, Any]] = field(default_factory=dict)
     resolved: dict[str, datetime] = field(default_factory=dict)
     prices: dict[tuple[str, str, str], Decimal] = field(default_factory=dict)
+    merge: dict[str, MergePolicy] = field(default_factory=dict)
 
 
 class MemoryChannelStore:
     """Channel intake state in dictionaries; ``quarantine`` is the unit of work's quarantine dict when given."""
 
-    def __init__(self, state: MemoryChannelState, quarantine: dict[str, dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        state: MemoryChannelState,
+        quarantine: dict[str, dict[str, Any]] | None = None,
+        orders: dict[tuple[str, str], dict[str, Any]] | None = None,
+    ) -> None:
         self.s = state
         self._quarantine = state.quarantine if quarantine is None else quarantine
+        self._orders = orders or {}
 
     def get_secret(self, tenant_id: str, channel: str) -> ChannelSecret | None:
         """The tenant's secret for the channel, if set."""
@@ -156,3 +165,22 @@ class MemoryChannelStore:
     def record_price(self, tenant_id: str, sku: str, currency: str, price: Decimal) -> None:
         """Remember a SKU's accepted unit price."""
         self.s.prices[(tenant_id, sku, currency)] = price
+
+    def merge_policy(self, tenant_id: str) -> MergePolicy:
+        """The tenant's order-merge policy (disabled unless set)."""
+        return self.s.merge.get(tenant_id, MergePolicy())
+
+    def set_merge_policy(self, tenant_id: str, policy: MergePolicy) -> None:
+        """Create or replace the tenant's order-merge policy."""
+        self.s.merge[tenant_id] = policy
+
+    def orders_of_customer(self, tenant_id: str, customer_key_: str, since: datetime, until: datetime) -> list[str]:
+        """Ids of the tenant's orders by this customer placed in [since, until]."""
+        found = []
+        for (tenant, order_id), doc in self._orders.items():
+            placed = datetime.fromisoformat(str(doc["placed_at"]).replace("Z", "+00:00"))
+            customer = doc.get("customer") or {}
+            key = customer_key(Customer(email=customer.get("email"), id=customer.get("id")))
+            if tenant == tenant_id and since <= placed <= until and key == customer_key_:
+                found.append(order_id)
+        return found

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from orderloom.application.channel_ports import ChannelStore, InboxEntry
 from orderloom.application.order_checks import OrderCheck, hold_on_findings, run_checks
+from orderloom.application.order_merge import merge_on_intake
 from orderloom.application.orders import apply_action, place_order
 from orderloom.application.ports import TransactionRunner, UnitOfWork
 from orderloom.domain.errors import DomainError, DuplicateOrder, IllegalTransition
@@ -188,6 +189,11 @@ def _order(ctx: _Ctx, inbox_id: str, doc: dict[str, Any]) -> None:
         if held is not None:
             ctx.result.applied.append(held)
         ctx.result.findings += [f.as_dict() for f in findings]
+        group = merge_on_intake(
+            uow=ctx.uow, store=ctx.store, tenant_id=ctx.tenant_id, order_id=placed["id"], actor=ctx.actor, now=ctx.now
+        )
+        if group is not None:
+            ctx.result.notes.append(f"merged into {group}")
         return
     _update(ctx, ref, existing, when, doc)
 

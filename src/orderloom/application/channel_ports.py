@@ -7,6 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+from orderloom.domain.order_merge import MergePolicy
+
 __all__ = ["ChannelSecret", "ChannelStore", "InboxEntry", "QuarantineEntry"]
 
 
@@ -119,3 +121,12 @@ class ChannelStore(Protocol):
 
     def record_price(self, tenant_id: str, sku: str, currency: str, price: Decimal) -> None:
         """Remember a SKU's accepted unit price."""
+
+    def merge_policy(self, tenant_id: str) -> MergePolicy:
+        """The tenant's order-merge policy (disabled unless set)."""
+
+    def set_merge_policy(self, tenant_id: str, policy: MergePolicy) -> None:
+        """Create or replace the tenant's order-merge policy."""
+
+    def orders_of_customer(self, tenant_id: str, customer_key: str, since: datetime, until: datetime) -> list[str]:
+        """Ids of the tenant's orders by this customer (``email:…`` / ``id:…``) placed in [since, until]."""

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 
-from orderloom.adapters.persistence.tables import quarantine
+from orderloom.adapters.persistence.tables import orders, quarantine
 from orderloom.adapters.persistence.tables_channels import (
     channel_dedupe,
     channel_inbox,
     channel_order_sync,
     channel_secrets,
+    merge_policies,
     sku_prices,
 )
 from orderloom.application.channel_ports import ChannelSecret, InboxEntry, QuarantineEntry
 from orderloom.domain.ids import new_id
+from orderloom.domain.order_merge import MergePolicy, customer_key
+from orderloom.domain.values import Customer
 
 __all__ = ["SqlChannelStore"]
 
@@ -238,3 +242,31 @@ class SqlChannelStore:
             self._conn.execute(
                 sku_prices.insert().values(tenant_id=tenant_id, sku=sku, currency=currency, unit_price=price)
             )
+
+    def merge_policy(self, tenant_id: str) -> MergePolicy:
+        """The tenant's order-merge policy (disabled unless set)."""
+        row = self._conn.execute(sa.select(merge_policies).where(merge_policies.c.tenant_id == tenant_id)).first()
+        if row is None:
+            return MergePolicy()
+        return MergePolicy(enabled=bool(row.enabled), window=timedelta(seconds=row.window_seconds))
+
+    def set_merge_policy(self, tenant_id: str, policy: MergePolicy) -> None:
+        """Create or replace the tenant's order-merge policy."""
+        values = {"enabled": policy.enabled, "window_seconds": int(policy.window.total_seconds())}
+        where = merge_policies.c.tenant_id == tenant_id
+        if self._conn.execute(merge_policies.update().where(where).values(**values)).rowcount == 0:
+            self._conn.execute(merge_policies.insert().values(tenant_id=tenant_id, **values))
+
+    def orders_of_customer(self, tenant_id: str, customer_key_: str, since: datetime, until: datetime) -> list[str]:
+        """Ids of the tenant's orders by this customer placed in [since, until]."""
+        rows = self._conn.execute(
+            sa.select(orders.c.id, orders.c.doc).where(
+                orders.c.tenant_id == tenant_id, orders.c.placed_at >= since, orders.c.placed_at <= until
+            )
+        )
+        found = []
+        for row in rows:
+            customer = json.loads(row.doc).get("customer") or {}
+            if customer_key(Customer(email=customer.get("email"), id=customer.get("id"))) == customer_key_:
+                found.append(row.id)
+        return found

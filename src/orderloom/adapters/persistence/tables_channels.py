@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from orderloom.adapters.persistence.tables import UtcDateTime, metadata
 
-__all__ = ["channel_dedupe", "channel_inbox", "channel_order_sync", "channel_secrets", "sku_prices"]
+__all__ = ["channel_dedupe", "channel_inbox", "channel_order_sync", "channel_secrets", "merge_policies", "sku_prices"]
 
 channel_secrets = sa.Table(
     "channel_secrets",
@@ -70,4 +70,12 @@ sku_prices = sa.Table(
     sa.Column("sku", sa.String(64), primary_key=True),
     sa.Column("currency", sa.String(3), primary_key=True),
     sa.Column("unit_price", sa.Numeric(20, 4), nullable=False),
+)
+
+merge_policies = sa.Table(
+    "merge_policies",
+    metadata,
+    sa.Column("tenant_id", sa.String(40), primary_key=True),
+    sa.Column("enabled", sa.Boolean(), nullable=False),
+    sa.Column("window_seconds", sa.Integer(), nullable=False),
 )

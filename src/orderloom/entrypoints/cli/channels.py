@@ -113,3 +113,29 @@ def secret_set(
     sys.stdout.write(
         f"secret set for tenant {tenant!r}, channel {channel!r}: POST /v1/channels/{channel}/webhooks?tenant={tenant}\n"
     )
+
+
+@channels_app.command("merge-policy")
+def merge_policy(
+    tenant: Annotated[str, typer.Option("--tenant", help="tenant name")],
+    window_minutes: Annotated[int, typer.Option(min=1, max=10_080, help="merge orders placed this close")] = 120,
+    enabled: Annotated[bool, typer.Option("--enable/--disable", help="merge or not")] = True,
+) -> None:
+    """Set the tenant's order-merge policy: same customer, same address, within the window, not yet allocated."""
+    from datetime import timedelta
+
+    from orderloom.bootstrap import bootstrap
+    from orderloom.config import Settings
+    from orderloom.domain.order_merge import MergePolicy
+
+    container = bootstrap(Settings(), group_commit=False)
+    try:
+        tenant_id = container.tenants.find(tenant)
+        if tenant_id is None:
+            raise CliError(f"no tenant named {tenant!r}")
+        policy = MergePolicy(enabled=enabled, window=timedelta(minutes=window_minutes))
+        container.tx.run(lambda uow: container.channel_store(uow).set_merge_policy(tenant_id, policy))
+    finally:
+        container.close()
+    state = f"on, window {window_minutes} min" if enabled else "off"
+    sys.stdout.write(f"order merge for tenant {tenant!r}: {state}\n")

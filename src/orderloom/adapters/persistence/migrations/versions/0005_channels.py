@@ -1,4 +1,4 @@
-"""channel intake: secrets, raw inbox, dedupe keys, order sync points, last-seen SKU prices
+"""channel intake: secrets, raw inbox, dedupe keys, order sync points, last-seen SKU prices, merge policies
 
 Revision ID: 0005
 Revises: 0001
@@ -74,9 +74,17 @@ def upgrade() -> None:
         sa.Column("unit_price", sa.Numeric(20, 4), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", "sku", "currency", name=op.f("pk_sku_prices")),
     )
+    op.create_table(
+        "merge_policies",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("window_seconds", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("tenant_id", name=op.f("pk_merge_policies")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("merge_policies")
     op.drop_table("sku_prices")
     op.drop_table("channel_order_sync")
     op.drop_table("channel_dedupe")
