@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -23,7 +24,7 @@ from orderloom.adapters.persistence.queries import SqlOrderQueries
 from orderloom.adapters.persistence.tenants import SqlTenantDirectory
 from orderloom.adapters.persistence.uow import SqlUnitOfWork
 from orderloom.adapters.persistence.writer import GroupCommitWriter, SqlTransactionRunner
-from orderloom.adapters.validation import AddressQuality, FormatChecks, PriceConflictCheck
+from orderloom.adapters.validation import AddressQuality, BrCepIndex, FormatChecks, PriceConflictCheck
 from orderloom.application.channel_ports import ChannelStore
 from orderloom.application.messagebus import MessageBus, Subscription
 from orderloom.application.order_checks import AllowAllCompliance, AllowAllInventory, OrderCheck
@@ -70,6 +71,10 @@ class Container:
     _started: list[Any] = field(default_factory=list, repr=False)
     _checks: list[OrderCheck] = field(default_factory=list, repr=False)
 
+    def _br_index(self) -> BrCepIndex | None:
+        path = self.settings.br_cep_geolocation
+        return BrCepIndex.load(Path(path)) if path and Path(path).is_file() else None
+
     def intake_checks(self) -> list[OrderCheck]:
         """The checks channel orders pass before they are placed: format, inventory pre-check (permissive until the
         inventory service lands), compliance (permissive until the rules engine lands), price conflict, address."""
@@ -79,7 +84,7 @@ class Container:
                 AllowAllInventory(),
                 AllowAllCompliance(),
                 PriceConflictCheck(self.channel_store, threshold_pct=self.settings.price_conflict_pct),
-                AddressQuality(),
+                AddressQuality(br=self._br_index()),
             ]
         return self._checks
 

@@ -25,5 +25,8 @@ class Settings(BaseSettings):
     price_conflict_pct: Decimal = Field(
         default=Decimal(50), gt=0, description="channel line price this % away from the SKU's last price → hold"
     )
+    br_cep_geolocation: str | None = Field(
+        default=None, description="Olist geolocation CSV (CC BY-NC-SA, not packaged) for Brazil CEP checks"
+    )
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=False, description="JSON log lines instead of console output")

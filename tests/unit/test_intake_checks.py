@@ -4,13 +4,14 @@ conflicts, and which hold a set of findings leads to."""
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.unit.test_channel_adapters import load, parse
 
 from orderloom.adapters.memory_channels import MemoryChannelState, MemoryChannelStore
-from orderloom.adapters.validation import AddressQuality, CnAddressIndex, FormatChecks, PriceConflictCheck
+from orderloom.adapters.validation import AddressQuality, BrCepIndex, CnAddressIndex, FormatChecks, PriceConflictCheck
 from orderloom.domain.intake_checks import Finding, hold_for
 
 UOW: Any = None  # the format/address checks do not touch the store
@@ -106,3 +107,31 @@ def test_hold_priority_and_stable_codes() -> None:
     assert hold_for([]) is None
     with pytest.raises(ValueError, match="unknown reason code"):
         Finding("made_up", "/", "z")
+
+
+OLIST_GEO = (
+    Path(__file__).resolve().parents[2]
+    / ".."
+    / "shared"
+    / "data"
+    / "orders"
+    / "olist"
+    / "olist_geolocation_dataset.csv"
+)
+
+
+@pytest.fixture(scope="module")
+def br_index() -> BrCepIndex:
+    if not OLIST_GEO.is_file():
+        pytest.skip("Olist geolocation table (CC BY-NC-SA, read from ../shared/data) is not present")
+    return BrCepIndex.load(OLIST_GEO)
+
+
+def test_brazil_cep_prefix_state_and_coordinates(br_index: BrCepIndex) -> None:
+    ok: dict[str, Any] = {"shipping_address": {"country": "BR", "postal_code": "01012-000", "region": "SP"}}
+    assert AddressQuality(br=br_index).check(uow=UOW, tenant_id="t", doc=ok) == []
+    assert ok["shipping_address"]["latitude"] == pytest.approx(-23.55, abs=0.05)
+    wrong = {"shipping_address": {"country": "BR", "postal_code": "01012-000", "region": "RJ"}}
+    (finding,) = AddressQuality(br=br_index).check(uow=UOW, tenant_id="t", doc=wrong)
+    assert finding.code == "cep_state_mismatch" and "SP" in finding.message
+    assert hold_for([finding]) == ("address_issue", finding)

@@ -31,6 +31,7 @@ REASON_CODES = {
     "zip_unknown": "address",
     "zip_city_mismatch": "address",
     "zip_state_mismatch": "address",
+    "cep_state_mismatch": "address",
 }
 
 

@@ -8,15 +8,17 @@ import bz2
 import csv
 import io
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from orderloom.application.ports import UnitOfWork
 from orderloom.domain.intake_checks import Finding
 
-__all__ = ["AddressQuality", "CnAddressIndex", "CnResolution", "UsZipIndex"]
+__all__ = ["AddressQuality", "BrCepIndex", "CnAddressIndex", "CnResolution", "UsZipIndex"]
 
 _PROVINCE_SUFFIXES = ("壮族自治区", "回族自治区", "维吾尔自治区", "特别行政区", "自治区", "省", "市")
 _MUNICIPALITIES = ("11", "12", "31", "50")  # 北京 天津 上海 重庆: districts hang under the province
@@ -149,12 +151,61 @@ class UsZipIndex:
         return findings
 
 
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().strip().lower()
+
+
+class BrCepIndex:
+    """Brazil CEP 5-digit prefix -> mean coordinates, states and cities, from the Olist geolocation table (CC BY-NC-SA,
+    read from where it lies, never packaged: ``ORDERLOOM_BR_CEP_GEOLOCATION``)."""
+
+    def __init__(self, prefixes: dict[str, tuple[float, float, frozenset[str], frozenset[str]]]) -> None:
+        self.prefixes = prefixes
+
+    @classmethod
+    def load(cls, path: Path) -> BrCepIndex:
+        """Aggregate the geolocation rows per prefix."""
+        sums: dict[str, list[Any]] = {}
+        with path.open(encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                acc = sums.setdefault(row["geolocation_zip_code_prefix"].zfill(5), [0.0, 0.0, 0, set(), set()])
+                acc[0] += float(row["geolocation_lat"])
+                acc[1] += float(row["geolocation_lng"])
+                acc[2] += 1
+                acc[3].add(row["geolocation_state"].upper())
+                acc[4].add(_fold(row["geolocation_city"]))
+        return cls({k: (a[0] / a[2], a[1] / a[2], frozenset(a[3]), frozenset(a[4])) for k, a in sums.items()})
+
+    def check(self, addr: dict[str, Any], key: str) -> list[Finding]:
+        """``cep_state_mismatch`` when the state does not fit the CEP prefix; coordinates when the prefix is known."""
+        prefix = "".join(ch for ch in str(addr.get("postal_code") or "") if ch.isdigit())[:5]
+        hit = self.prefixes.get(prefix)
+        if hit is None:  # the table covers the prefixes seen in its sample, not every CEP: nothing to say
+            return []
+        lat, lng, states, _cities = hit
+        addr.setdefault("latitude", lat)
+        addr.setdefault("longitude", lng)
+        state = str(addr.get("region") or "").strip().upper()
+        if len(state) == 2 and state not in states:
+            return [
+                Finding(
+                    "cep_state_mismatch",
+                    f"/{key}/region",
+                    f"CEP {prefix}xxx is in {'/'.join(sorted(states))}, not {state}",
+                )
+            ]
+        return []
+
+
 class AddressQuality:
     """The shipping address: China resolved to province/city/district, US ZIP consistency; coordinates added."""
 
-    def __init__(self, cn: CnAddressIndex | None = None, us: UsZipIndex | None = None) -> None:
+    def __init__(
+        self, cn: CnAddressIndex | None = None, us: UsZipIndex | None = None, br: BrCepIndex | None = None
+    ) -> None:
         self._cn = cn
         self._us = us
+        self._br = br
 
     def check(self, *, uow: UnitOfWork, tenant_id: str, doc: dict[str, Any]) -> list[Finding]:
         """``address_ambiguous``, ``zip_unknown``, ``zip_city_mismatch``, ``zip_state_mismatch`` findings."""
@@ -167,6 +218,8 @@ class AddressQuality:
         if country == "US" and addr.get("postal_code"):
             self._us = self._us or UsZipIndex.load()
             return self._us.check(addr, "shipping_address")
+        if country == "BR" and self._br is not None and addr.get("postal_code"):
+            return self._br.check(addr, "shipping_address")
         return []
 
     def _china(self, doc: dict[str, Any], addr: dict[str, Any]) -> list[Finding]:
