@@ -10,14 +10,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from orderloom.adapters.channels.registry import ChannelRegistry, default_registry
 from orderloom.adapters.messaging.handlers import count_event, log_event
 from orderloom.adapters.notify.http_webhooks import HttpxWebhookSender
 from orderloom.adapters.observability.tracing import event_scope, make_tracer_provider, tracing_enabled
 from orderloom.adapters.persistence.audit_reader import SqlAuditReader
+from orderloom.adapters.persistence.channel_store import SqlChannelStore
 from orderloom.adapters.persistence.engine import Engines, make_engines
 from orderloom.adapters.persistence.inventory_store import SqlInventoryReads
 from orderloom.adapters.persistence.messaging_store import SqlHandlerLedger, SqlOutboxReader
@@ -25,16 +28,20 @@ from orderloom.adapters.persistence.queries import SqlOrderQueries
 from orderloom.adapters.persistence.retrying import RetryingRunner
 from orderloom.adapters.persistence.rules_store import SqlRuleHistory, SqlRuleStore
 from orderloom.adapters.persistence.tenants import SqlTenantDirectory
+from orderloom.adapters.persistence.uow import SqlUnitOfWork
 from orderloom.adapters.persistence.webhooks import SqlWebhookStore
 from orderloom.adapters.persistence.writer import GroupCommitWriter, SqlTransactionRunner
 from orderloom.adapters.ratelimit import MemoryRateLimiter, SqlRateLimiter
 from orderloom.adapters.rules.cel_engine import CelRuleCompiler
+from orderloom.adapters.validation import AddressQuality, BrCepIndex, FormatChecks, PriceConflictCheck
+from orderloom.application.channel_ports import ChannelStore
 from orderloom.application.inventory import NearestFullStockSourcing
 from orderloom.application.inventory_handlers import OrderStockHandler, inventory_subscriptions
 from orderloom.application.inventory_ports import Sourcing
 from orderloom.application.messagebus import MessageBus, Subscription
+from orderloom.application.order_checks import AllowAllCompliance, AllowAllInventory, OrderCheck
 from orderloom.application.periodic import PeriodicWorker
-from orderloom.application.ports import Publisher, RateLimiter, TransactionRunner
+from orderloom.application.ports import Publisher, RateLimiter, TransactionRunner, UnitOfWork
 from orderloom.application.relay import OutboxRelay
 from orderloom.application.relay_worker import RelayWorker
 from orderloom.application.rules import RuleSets
@@ -97,7 +104,32 @@ class Container:
     nats: NatsLink | None = None
     tracer_provider: Any = None
     rate_limiter: RateLimiter | None = None
+    channels: ChannelRegistry = field(default_factory=default_registry)
     _started: list[Any] = field(default_factory=list, repr=False)
+    _checks: list[OrderCheck] = field(default_factory=list, repr=False)
+
+    def _br_index(self) -> BrCepIndex | None:
+        path = self.settings.br_cep_geolocation
+        return BrCepIndex.load(Path(path)) if path and Path(path).is_file() else None
+
+    def intake_checks(self) -> list[OrderCheck]:
+        """The checks channel orders pass before they are placed: format, inventory pre-check (permissive until the
+        inventory service lands), compliance (permissive until the rules engine lands), price conflict, address."""
+        if not self._checks:
+            self._checks = [
+                FormatChecks(),
+                AllowAllInventory(),
+                AllowAllCompliance(),
+                PriceConflictCheck(self.channel_store, threshold_pct=self.settings.price_conflict_pct),
+                AddressQuality(br=self._br_index()),
+            ]
+        return self._checks
+
+    def channel_store(self, uow: UnitOfWork) -> ChannelStore:
+        """The channel intake store bound to a unit of work's transaction."""
+        if not isinstance(uow, SqlUnitOfWork):
+            raise TypeError("the channel store needs a SQL unit of work")
+        return SqlChannelStore(uow.conn)
 
     def start(self, *, relay: bool | None = None) -> None:
         """Start the background parts: the group-commit writer and (if enabled) the relay."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -40,6 +42,12 @@ class Settings(BaseSettings):
     tracing: bool = Field(
         default=False,
         description="OpenTelemetry traces API -> outbox -> consumer (OTLP when OTEL_EXPORTER_OTLP_ENDPOINT)",
+    )
+    price_conflict_pct: Decimal = Field(
+        default=Decimal(50), gt=0, description="channel line price this % away from the SKU's last price → hold"
+    )
+    br_cep_geolocation: str | None = Field(
+        default=None, description="Olist geolocation CSV (CC BY-NC-SA, not packaged) for Brazil CEP checks"
     )
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=False, description="JSON log lines instead of console output")

@@ -14,7 +14,18 @@ from starlette.routing import Route
 import orderloom
 from orderloom.bootstrap import Container, bootstrap
 from orderloom.config import Settings
-from orderloom.entrypoints.api import approvals, health, inventory, locations, orders, rules, statuses, webhooks
+from orderloom.entrypoints.api import (
+    approvals,
+    channels,
+    health,
+    inventory,
+    locations,
+    orders,
+    quarantine,
+    rules,
+    statuses,
+    webhooks,
+)
 from orderloom.entrypoints.api.auth import KeyCache
 from orderloom.entrypoints.api.inventory_problems import install_inventory_problems
 from orderloom.entrypoints.api.middleware import BodyLimitMiddleware, MetricsMiddleware
@@ -57,7 +68,7 @@ def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAP
     )
     app.state.container = container
     app.state.key_cache = KeyCache()
-    for module in (health, statuses, orders, approvals, rules, locations, inventory, webhooks):
+    for module in (health, statuses, orders, approvals, rules, locations, inventory, channels, quarantine, webhooks):
         app.include_router(module.router)
     # ingest hot path: a plain route ahead of the documented FastAPI one (same behaviour, no dependency solving)
     app.router.routes.insert(0, Route("/v1/orders", orders.create_order_fast, methods=["POST"]))

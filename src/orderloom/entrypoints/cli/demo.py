@@ -207,14 +207,23 @@ def demo(
             tenant_id, key = container.tenants.create(tenant)
         else:
             key = container.tenants.issue_key(tenant_id)
-        load_demo_stock(container, tenant_id=tenant_id, skus=[sku for sku, _, _ in CATALOG])
+        from orderloom.entrypoints.cli.channel_demo import DEMO_SKUS
+
+        load_demo_stock(container, tenant_id=tenant_id, skus=[sku for sku, _, _ in CATALOG] + DEMO_SKUS)
         rule_sets = install_demo_rules(container, tenant_id)  # before the orders, so intake rules see them
         with Progress(console=err, transient=True) as progress:
             created = load_demo(container, tenant_id=tenant_id, count=orders, progress=progress)
+        from orderloom.entrypoints.cli.channel_demo import load_channel_demo
+
+        channel_results = load_channel_demo(container, tenant_id=tenant_id)
         container.relay.drain()
     finally:
         container.close()
     if rule_sets:
         out.print(f"active demo rule sets: {', '.join(rule_sets)}")
+    for label, result in channel_results:
+        held = f" → {', '.join(result.applied)}" if result.applied else ""
+        why = f" ({result.reason})" if result.reason else ""
+        err.print(f"channel demo: {label}: {result.state}{held}{why}", highlight=False, markup=False, soft_wrap=True)
     out.print(f"demo tenant {tenant!r}: {created} new orders (of {orders}); API key:")
     print(key)

@@ -214,10 +214,11 @@ def bench(quick: Annotated[bool, typer.Option(help="shorter runs")] = False) -> 
 
 
 def _register_more() -> None:
-    from orderloom.entrypoints.cli import demo, importer, inventory, rules
+    from orderloom.entrypoints.cli import channels, demo, importer, inventory, rules
 
     app.command("demo")(demo.demo)
     app.command("import")(importer.import_orders)
+    app.add_typer(channels.channels_app, name="channels")
     app.add_typer(inventory.inventory_app, name="inventory")
     app.add_typer(inventory.locations_app, name="locations")
     app.add_typer(rules.rules_app, name="rules")
@@ -232,7 +233,7 @@ def run() -> None:
     try:
         app(standalone_mode=False)
     except (CliError, DomainError) as exc:
-        err.print(f"error: {exc}", highlight=False)
+        err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
         sys.exit(1)
     except sa.exc.OperationalError as exc:
         err.print(

@@ -1,0 +1,5 @@
+"""WooCommerce channel adapter."""
+
+from orderloom.adapters.channels.woocommerce.adapter import WooCommerceAdapter
+
+__all__ = ["WooCommerceAdapter"]
