@@ -176,10 +176,11 @@ def bench(quick: Annotated[bool, typer.Option(help="shorter runs")] = False) -> 
 
 
 def _register_more() -> None:
-    from orderloom.entrypoints.cli import demo, importer
+    from orderloom.entrypoints.cli import demo, importer, tracking
 
     app.command("demo")(demo.demo)
     app.command("import")(importer.import_orders)
+    app.add_typer(tracking.app, name="tracking")
 
 
 _register_more()
@@ -191,7 +192,7 @@ def run() -> None:
     try:
         app(standalone_mode=False)
     except (CliError, DomainError) as exc:
-        err.print(f"error: {exc}", highlight=False)
+        err.print(f"error: {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except sa.exc.OperationalError as exc:
         err.print(
