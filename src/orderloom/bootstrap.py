@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from orderloom.adapters.carriers.code_maps import CodeMapStore, load_shipment_actions
+from orderloom.adapters.carriers.registry import default_registry
 from orderloom.adapters.messaging.handlers import count_event, log_event
 from orderloom.adapters.persistence.audit_reader import SqlAuditReader
 from orderloom.adapters.persistence.engine import Engines, make_engines
@@ -24,6 +26,7 @@ from orderloom.application.messagebus import MessageBus, Subscription
 from orderloom.application.ports import TransactionRunner
 from orderloom.application.relay import OutboxRelay
 from orderloom.application.relay_worker import RelayWorker
+from orderloom.application.tracking import TrackingSetup
 from orderloom.config import Settings
 from orderloom.domain.lifecycle import Lifecycle
 
@@ -60,6 +63,7 @@ class Container:
     relay: OutboxRelay
     relay_worker: RelayWorker
     audit: SqlAuditReader
+    tracking: TrackingSetup | None = None
     _started: list[Any] = field(default_factory=list, repr=False)
 
     def start(self, *, relay: bool | None = None) -> None:
@@ -115,4 +119,17 @@ def bootstrap(
         relay=relay,
         relay_worker=RelayWorker(relay=relay, bus=bus, outbox=outbox, interval=settings.relay_interval),
         audit=SqlAuditReader(engines.read),
+        tracking=_tracking(lifecycle),
+    )
+
+
+def _tracking(lifecycle: Lifecycle) -> TrackingSetup:
+    statuses = [str(s) for s in lifecycle.all_statuses()]
+    maps = CodeMapStore(statuses)
+    return TrackingSetup(
+        parsers=default_registry(),
+        maps=maps,
+        actions=load_shipment_actions(lifecycle.actions, statuses),
+        refresh_maps=maps.refresh,
+        reload_maps=maps.reload,
     )

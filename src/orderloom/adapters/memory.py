@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+from orderloom.adapters.memory_shipments import MemoryShipments, ShipmentTables
 from orderloom.application.ports import StoredResponse, UnitOfWork
 from orderloom.domain.audit import GENESIS, AuditEntry, canonical_json, chain_hash
 from orderloom.domain.canonical import order_from_document, order_to_document
@@ -33,6 +34,7 @@ class MemoryStore:
     outbox: list[Event] = field(default_factory=list)
     idempotency: dict[tuple[str, str], StoredResponse] = field(default_factory=dict)
     quarantine: dict[str, dict[str, Any]] = field(default_factory=dict)
+    shipments: ShipmentTables = field(default_factory=ShipmentTables)
 
 
 class _Orders:
@@ -134,6 +136,7 @@ class MemoryUnitOfWork:
         self.outbox = _Outbox(state)
         self.idempotency = _Idempotency(state)
         self.quarantine = _Quarantine(state)
+        self.shipments = MemoryShipments(state.shipments)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

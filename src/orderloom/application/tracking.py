@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from orderloom.application.tracking_ports import CarrierParsers, CodeMaps
 from orderloom.domain.tracking import NoTracking, TrackingEvent, TrackingOutcome
 
-__all__ = ["event_document", "outcome_document", "read_tracking"]
+__all__ = ["TrackingSetup", "event_document", "outcome_document", "read_tracking"]
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingSetup:
+    """What the tracking use cases need, wired by the composition root."""
+
+    parsers: CarrierParsers
+    maps: CodeMaps
+    actions: Mapping[str, str]
+    refresh_maps: Callable[[], bool]
+    reload_maps: Callable[[], list[str]]
 
 
 def read_tracking(*, carrier: str, payload: bytes, parsers: CarrierParsers, maps: CodeMaps) -> list[TrackingOutcome]:

@@ -103,7 +103,7 @@ class TrackingEvent:
     @property
     def code_key(self) -> str:
         """The raw code, or the description for carriers that send words instead of codes (dedupe key part)."""
-        return self.raw_code or (self.raw_description or "").strip().lower()
+        return (self.raw_code or (self.raw_description or "").strip().lower())[:200]
 
 
 @dataclass(frozen=True, slots=True)

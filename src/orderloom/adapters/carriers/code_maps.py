@@ -18,7 +18,15 @@ import yaml
 from orderloom.domain.tracking import ShipmentStatus
 from orderloom.domain.tracking_mapping import CarrierCodeMap, DescriptionRule, FormatCodeMap
 
-__all__ = ["CodeMapError", "CodeMapStore", "LoadedMap", "default_map_dir", "load_code_map", "parse_code_map"]
+__all__ = [
+    "CodeMapError",
+    "CodeMapStore",
+    "LoadedMap",
+    "default_map_dir",
+    "load_code_map",
+    "load_shipment_actions",
+    "parse_code_map",
+]
 
 INFO = "info"
 
@@ -164,3 +172,17 @@ class CodeMapStore:
         """Carriers with a map file."""
         with self._lock:
             return sorted(self._maps)
+
+
+def load_shipment_actions(known_actions: Iterable[str], valid_statuses: Iterable[str]) -> dict[str, str]:
+    """``data/shipment_actions.yaml``: shipment status → the order action that follows it, checked against the
+    lifecycle."""
+    text = resources.files("orderloom.data").joinpath("shipment_actions.yaml").read_text(encoding="utf-8")
+    doc = yaml.safe_load(text)
+    actions, valid = set(known_actions), set(valid_statuses)
+    if not isinstance(doc, Mapping):
+        raise CodeMapError("shipment_actions.yaml: expected a mapping")
+    bad = [f"{k} -> {v}" for k, v in doc.items() if k not in valid or v not in actions]
+    if bad:
+        raise CodeMapError(f"shipment_actions.yaml: unknown status or action: {', '.join(bad)}")
+    return {str(k): str(v) for k, v in doc.items()}

@@ -12,6 +12,7 @@ import msgspec
 import sqlalchemy as sa
 
 from orderloom.adapters.persistence.fastinsert import insert_rows
+from orderloom.adapters.persistence.shipments import SqlShipmentRepository
 from orderloom.adapters.persistence.tables import (
     audit_log,
     chain_heads,
@@ -275,6 +276,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(conn)
         self.idempotency = SqlIdempotency(conn)
         self.quarantine = SqlQuarantine(conn)
+        self.shipments = SqlShipmentRepository(conn)
         self._savepoints = 0
 
     @contextmanager

@@ -1,0 +1,233 @@
+"""Shipment use cases: register a shipment, apply carrier tracking to it, and let its order follow.
+
+The order follows its shipments through real lifecycle actions (``data/shipment_actions.yaml``); when the state
+machine refuses, the refusal is recorded on the shipment as an event, never raised back to the carrier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from orderloom.application.orders import apply_action
+from orderloom.application.tracking import event_document
+from orderloom.application.tracking_ports import TrackingUnitOfWork
+from orderloom.domain.errors import DomainError
+from orderloom.domain.lifecycle import Lifecycle
+from orderloom.domain.shipments import ScanBatch, Shipment, order_target
+from orderloom.domain.tracking import NoTracking, ShipmentStatus, TrackingOutcome, TrackingResult
+
+__all__ = ["IngestReport", "apply_tracking", "create_shipment", "shipment_document", "sync_order"]
+
+_BEFORE_SHIPPED = ("pending", "confirmed", "on_hold", "allocated", "fulfilling")
+_FALLBACK = {
+    "shipped": "ship",
+    "in_transit": "mark_in_transit",
+    "out_for_delivery": "out_for_delivery",
+    "delivered": "deliver",
+    "delivery_issue": "report_issue",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    """What one tracking number in a carrier payload did."""
+
+    tracking_number: str | None
+    shipment_id: str | None
+    recorded: int = 0
+    duplicates: int = 0
+    flagged: int = 0
+    unmapped: int = 0
+    status: str | None = None
+    status_changed: bool = False
+    order_status: str | None = None
+    order_sync: str | None = None
+    error: dict[str, Any] | None = field(default=None)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "tracking_number": self.tracking_number,
+            "shipment_id": self.shipment_id,
+            "recorded": self.recorded,
+            "duplicates": self.duplicates,
+            "flagged": self.flagged,
+            "unmapped": self.unmapped,
+            "status": self.status,
+            "status_changed": self.status_changed,
+            "order_status": self.order_status,
+            "order_sync": self.order_sync,
+            "error": self.error,
+        }
+
+
+def create_shipment(
+    *,
+    uow: TrackingUnitOfWork,
+    tenant_id: str,
+    order_id: str,
+    carrier: str,
+    tracking_numbers: Sequence[str],
+    now: datetime,
+    service: str | None = None,
+    origin_location_id: str | None = None,
+    promised_date: date | None = None,
+    shipped_at: datetime | None = None,
+) -> Shipment:
+    """Register a shipment for an existing order (OrderNotFound otherwise) with its ShipmentCreated event."""
+    uow.orders.get(tenant_id, order_id)
+    shipment = Shipment.create(
+        tenant_id=tenant_id,
+        order_id=order_id,
+        carrier=carrier,
+        tracking_numbers=tracking_numbers,
+        now=now,
+        service=service,
+        origin_location_id=origin_location_id,
+        promised_date=promised_date,
+        shipped_at=shipped_at,
+    )
+    uow.shipments.add(shipment)
+    uow.outbox.add(shipment.pull_events())
+    return shipment
+
+
+def apply_tracking(
+    *,
+    uow: TrackingUnitOfWork,
+    tenant_id: str,
+    carrier: str,
+    outcomes: Sequence[TrackingOutcome],
+    lifecycle: Lifecycle,
+    actions: Mapping[str, str],
+    now: datetime,
+    payload: bytes = b"",
+) -> list[IngestReport]:
+    """Record the scans of every tracking number in a parsed carrier response and let the orders follow."""
+    reports = []
+    for outcome in outcomes:
+        if isinstance(outcome, NoTracking):
+            error = {"kind": outcome.error.kind, "code": outcome.error.code, "message": outcome.error.message}
+            reports.append(IngestReport(outcome.tracking_number, None, error=error))
+            continue
+        shipment = uow.shipments.find_by_number(tenant_id, carrier, outcome.tracking_number)
+        if shipment is None:
+            reason = f"unknown {carrier} tracking number {outcome.tracking_number}"
+            qid = uow.quarantine.put(tenant_id=tenant_id, source=f"carrier:{carrier}", reason=reason, payload=payload)
+            error = {"kind": "unknown_tracking_number", "code": None, "message": reason, "quarantine_id": qid}
+            reports.append(IngestReport(outcome.tracking_number, None, error=error))
+            continue
+        reports.append(_apply_one(uow, shipment, outcome, lifecycle=lifecycle, actions=actions, now=now))
+    return reports
+
+
+def _apply_one(
+    uow: TrackingUnitOfWork,
+    shipment: Shipment,
+    outcome: TrackingResult,
+    *,
+    lifecycle: Lifecycle,
+    actions: Mapping[str, str],
+    now: datetime,
+) -> IngestReport:
+    history = uow.shipments.scans(shipment.tenant_id, shipment.id)
+    version = shipment.version
+    batch: ScanBatch = shipment.apply_scans(
+        tracking_number=outcome.tracking_number,
+        incoming=outcome.events,
+        known={s.key for s in history},
+        history=history,
+        now=now,
+        eta=outcome.estimated_delivery,
+    )
+    uow.shipments.add_scans(shipment.tenant_id, shipment.id, batch.recorded, now)
+    uow.shipments.count_unmapped(shipment.tenant_id, shipment.carrier, batch.recorded, now)
+    if shipment.version != version:
+        uow.shipments.save(shipment)
+    sync, order_status = None, None
+    if batch.status_changed:
+        sync, order_status = sync_order(uow=uow, shipment=shipment, lifecycle=lifecycle, actions=actions, now=now)
+    uow.outbox.add(shipment.pull_events())
+    return IngestReport(
+        tracking_number=outcome.tracking_number,
+        shipment_id=shipment.id,
+        recorded=len(batch.recorded),
+        duplicates=batch.duplicates,
+        flagged=batch.flagged,
+        unmapped=batch.unmapped,
+        status=str(shipment.status) if shipment.status else None,
+        status_changed=batch.status_changed,
+        order_status=order_status,
+        order_sync=sync,
+    )
+
+
+def _plan(current_main: str, target: ShipmentStatus, actions: Mapping[str, str]) -> list[list[str]]:
+    """Action sequences to try in order: the precise action, then the main-level one; ship first if needed."""
+    precise = actions.get(str(target))
+    candidates = [a for a in (precise, _FALLBACK.get(target.main)) if a]
+    plans = [[a] for a in dict.fromkeys(candidates)]
+    if current_main in _BEFORE_SHIPPED and target.main != "shipped":
+        plans = [["ship", *p] for p in plans] + plans
+    return plans
+
+
+def sync_order(
+    *,
+    uow: TrackingUnitOfWork,
+    shipment: Shipment,
+    lifecycle: Lifecycle,
+    actions: Mapping[str, str],
+    now: datetime,
+) -> tuple[str | None, str | None]:
+    """Move the order toward what its shipments say; returns (what happened, the order's status)."""
+    siblings = uow.shipments.for_order(shipment.tenant_id, shipment.order_id)
+    target = order_target([s.status for s in siblings])
+    order = uow.orders.get(shipment.tenant_id, shipment.order_id)
+    if target is None or (order.status.main, order.status.sub) == (target.main, target.sub):
+        return None, str(order.status)
+    errors = []
+    for plan in _plan(order.status.main, target, actions):
+        try:
+            with uow.savepoint():
+                doc: dict[str, Any] = {}
+                for action in plan:
+                    doc = apply_action(
+                        uow=uow,
+                        tenant_id=shipment.tenant_id,
+                        order_id=shipment.order_id,
+                        action=action,
+                        params={"shipment_id": shipment.id, "reason": f"carrier scan on shipment {shipment.id}"},
+                        lifecycle=lifecycle,
+                        actor=f"carrier:{shipment.carrier}",
+                        now=now,
+                    )
+            return "applied:" + "+".join(plan), f"{doc['status']['main']}.{doc['status']['sub']}"
+        except DomainError as exc:
+            errors.append(str(exc))
+    shipment.refuse_order_sync(action=actions.get(str(target), "?"), reason="; ".join(errors), now=now)
+    return "refused: " + (errors[0] if errors else "no action for " + str(target)), str(order.status)
+
+
+def shipment_document(shipment: Shipment, scans: Sequence[Any] = ()) -> dict[str, Any]:
+    """The public JSON of a shipment (``scans``: RecordedScan list, newest first in the output)."""
+    return {
+        "id": shipment.id,
+        "order_id": shipment.order_id,
+        "carrier": shipment.carrier,
+        "service": shipment.service,
+        "tracking_numbers": list(shipment.tracking_numbers),
+        "origin_location_id": shipment.origin_location_id,
+        "promised_date": shipment.promised_date.isoformat() if shipment.promised_date else None,
+        "eta": shipment.eta.isoformat() if shipment.eta else None,
+        "status": {"main": shipment.status.main, "sub": shipment.status.sub} if shipment.status else None,
+        "last_event_at": shipment.last_event_at.isoformat().replace("+00:00", "Z") if shipment.last_event_at else None,
+        "shipped_at": shipment.shipped_at.isoformat().replace("+00:00", "Z") if shipment.shipped_at else None,
+        "created_at": shipment.created_at.isoformat().replace("+00:00", "Z"),
+        "events": [
+            {**event_document(s.event), "tracking_number": s.tracking_number, "flag": s.flag} for s in reversed(scans)
+        ],
+    }
