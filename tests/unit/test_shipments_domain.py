@@ -31,14 +31,13 @@ def test_create_dedupes_numbers_and_records_an_event() -> None:
 def test_late_older_scans_do_not_override_newer_ones_and_duplicates_are_skipped() -> None:
     s = shipment()
     s.pull_events()
-    first = s.apply_scans(tracking_number="A", incoming=[ev(1, "01", DELIVERED)], known=set(), history=(), now=NOW)
+    first = s.apply_scans(tracking_number="A", incoming=[ev(1, "01", DELIVERED)], known=set(), now=NOW)
     assert first.status_after == DELIVERED and first.status_changed
     history = list(first.recorded)
     second = s.apply_scans(
         tracking_number="A",
         incoming=[ev(5, "TL", TRANSIT), ev(1, "01", DELIVERED), ev(3, "ZZ", None)],
         known={x.key for x in history},
-        history=history,
         now=NOW,
     )
     assert (len(second.recorded), second.duplicates, second.unmapped) == (2, 1, 1)
@@ -55,7 +54,6 @@ def test_future_and_too_early_scans_are_flagged_and_do_not_move_the_status() -> 
         tracking_number="A",
         incoming=[ev(-48, "01", DELIVERED), ev(24 * 30, "TL", TRANSIT), ev(2, "OF", OFD)],
         known=set(),
-        history=(),
         now=NOW,
     )
     assert sorted(str(r.flag) for r in batch.recorded) == ["None", "before_shipment", "future"]

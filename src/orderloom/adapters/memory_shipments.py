@@ -68,6 +68,16 @@ class MemoryShipments:
     def scans(self, tenant_id: str, shipment_id: str) -> list[RecordedScan]:
         return sorted(self.t.scans.get((tenant_id, shipment_id), []), key=lambda s: s.event.occurred_at)
 
+    def known_keys(
+        self, tenant_id: str, carrier: str, tracking_number: str, times: Sequence[datetime]
+    ) -> set[tuple[str, str, datetime, str]]:
+        wanted = set(times)
+        return {
+            k[1:]
+            for k in self.t.keys
+            if k[0] == tenant_id and k[1] == carrier and k[2] == tracking_number and k[3] in wanted
+        }
+
     def add_scans(self, tenant_id: str, shipment_id: str, scans: Sequence[RecordedScan], now: datetime) -> None:
         del now
         for scan in scans:

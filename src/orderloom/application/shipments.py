@@ -133,13 +133,13 @@ def _apply_one(
     actions: Mapping[str, str],
     now: datetime,
 ) -> IngestReport:
-    history = uow.shipments.scans(shipment.tenant_id, shipment.id)
+    times = [e.occurred_at for e in outcome.events]
+    known = uow.shipments.known_keys(shipment.tenant_id, shipment.carrier, outcome.tracking_number, times)
     version = shipment.version
     batch: ScanBatch = shipment.apply_scans(
         tracking_number=outcome.tracking_number,
         incoming=outcome.events,
-        known={s.key for s in history},
-        history=history,
+        known=known,
         now=now,
         eta=outcome.estimated_delivery,
     )

@@ -86,6 +86,11 @@ class ShipmentRepository(Protocol):
     def scans(self, tenant_id: str, shipment_id: str) -> list[RecordedScan]:
         """The stored scans of a shipment, oldest first."""
 
+    def known_keys(
+        self, tenant_id: str, carrier: str, tracking_number: str, times: Sequence[datetime]
+    ) -> set[tuple[str, str, datetime, str]]:
+        """The dedupe keys already stored for this number at these times."""
+
     def add_scans(self, tenant_id: str, shipment_id: str, scans: Sequence[RecordedScan], now: datetime) -> None:
         """Store new scans (already deduplicated by the caller)."""
 

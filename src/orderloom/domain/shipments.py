@@ -134,6 +134,7 @@ class Shipment:
     status: ShipmentStatus | None = None
     last_event_at: datetime | None = None
     shipped_at: datetime | None = None
+    status_at: datetime | None = None
     version: int = 1
     _events: list[Event] = field(default_factory=list, repr=False)
 
@@ -192,12 +193,12 @@ class Shipment:
         tracking_number: str,
         incoming: Iterable[TrackingEvent],
         known: set[tuple[str, str, datetime, str]],
-        history: Sequence[RecordedScan],
         now: datetime,
         eta: date | None = None,
     ) -> ScanBatch:
-        """Record the new scans (skipping ``known`` keys) and recompute the status over the whole history in time
-        order, so a late-arriving older scan never overrides a newer one."""
+        """Record the new scans (skipping ``known`` keys, the stored ones among them) and apply them in time order:
+        the status is that of the newest accepted mapped scan ever seen (``status_at``), so a late-arriving older
+        scan never overrides a newer one."""
         fresh: list[RecordedScan] = []
         seen = set(known)
         duplicates = 0
@@ -209,9 +210,10 @@ class Shipment:
             seen.add(scan.key)
             fresh.append(RecordedScan(self.carrier, tracking_number, event, self.flag_for(event, now)))
         before = self.status
-        latest = _latest_mapped([*history, *fresh])
-        if latest is not None and latest.event.status != self.status:
+        latest = _latest_mapped(fresh)
+        if latest is not None and (self.status_at is None or latest.event.occurred_at >= self.status_at):
             self.status = latest.event.status
+            self.status_at = latest.event.occurred_at
         accepted = [s.event.occurred_at for s in fresh if s.flag is None]
         if accepted and (self.last_event_at is None or max(accepted) > self.last_event_at):
             self.last_event_at = max(accepted)

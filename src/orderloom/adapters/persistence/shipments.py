@@ -37,6 +37,7 @@ def _shipment_row(s: Shipment, now: datetime) -> dict[str, Any]:
         "status_sub": s.status.sub if s.status else None,
         "last_event_at": s.last_event_at,
         "shipped_at": s.shipped_at,
+        "status_at": s.status_at,
         "created_at": s.created_at,
         "updated_at": now,
         "version": s.version,
@@ -58,6 +59,7 @@ def _shipment(row: Any) -> Shipment:
         status=ShipmentStatus(row.status_main, row.status_sub) if row.status_main else None,
         last_event_at=row.last_event_at,
         shipped_at=row.shipped_at,
+        status_at=row.status_at,
         version=row.version,
     )
 
@@ -190,6 +192,22 @@ class SqlShipmentRepository:
             .order_by(shipment_events.c.occurred_at, shipment_events.c.id)
         )
         return [scan_from_row(r) for r in rows]
+
+    def known_keys(
+        self, tenant_id: str, carrier: str, tracking_number: str, times: Sequence[datetime]
+    ) -> set[tuple[str, str, datetime, str]]:
+        """The dedupe keys already stored for this number at these times."""
+        if not times:
+            return set()
+        rows = self._conn.execute(
+            sa.select(shipment_events.c.occurred_at, shipment_events.c.code_key).where(
+                shipment_events.c.tenant_id == tenant_id,
+                shipment_events.c.carrier == carrier,
+                shipment_events.c.tracking_number == tracking_number,
+                shipment_events.c.occurred_at.in_(sorted(set(times))),
+            )
+        )
+        return {(carrier, tracking_number, r.occurred_at, r.code_key) for r in rows}
 
     def add_scans(self, tenant_id: str, shipment_id: str, scans: Sequence[RecordedScan], now: datetime) -> None:
         if scans:

@@ -25,6 +25,7 @@ shipments = sa.Table(
     sa.Column("status_sub", sa.String(48), nullable=True),
     sa.Column("last_event_at", UtcDateTime(), nullable=True),
     sa.Column("shipped_at", UtcDateTime(), nullable=True),
+    sa.Column("status_at", UtcDateTime(), nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.Column("version", sa.Integer(), nullable=False),

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("status_sub", sa.String(length=48), nullable=True),
         sa.Column("last_event_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("shipped_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("status_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
