@@ -103,6 +103,12 @@ class MemoryShipments:
                 last_seen=now,
             )
 
+    def open_numbers(self, limit: int) -> list[tuple[str, str, str]]:
+        done = ("delivered", "returning", "closed")
+        open_ = [s for s in self.t.shipments.values() if s.status is None or s.status.main not in done]
+        open_.sort(key=lambda s: (s.last_event_at is not None, s.last_event_at or s.created_at, s.id))
+        return [(s.tenant_id, s.carrier, n) for s in open_ for n in s.tracking_numbers][:limit]
+
     def unmapped(self, tenant_id: str, carrier: str | None = None) -> list[UnmappedCode]:
         rows = [u for (t, c, _), u in self.t.unmapped.items() if t == tenant_id and (carrier is None or c == carrier)]
         return sorted(rows, key=lambda u: (-u.count, u.code_key))

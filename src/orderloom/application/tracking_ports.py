@@ -17,6 +17,7 @@ __all__ = [
     "CarrierParsers",
     "CodeMaps",
     "ShipmentRepository",
+    "TrackingFetcher",
     "TrackingUnitOfWork",
     "UnmappedCode",
 ]
@@ -99,6 +100,18 @@ class ShipmentRepository(Protocol):
 
     def unmapped(self, tenant_id: str, carrier: str | None = None) -> list[UnmappedCode]:
         """Unmapped codes, most frequent first."""
+
+    def open_numbers(self, limit: int) -> list[tuple[str, str, str]]:
+        """(tenant, carrier, tracking number) of shipments not delivered or returned yet, least recently scanned
+        first, across tenants (for the polling worker)."""
+
+
+class TrackingFetcher(Protocol):
+    """Fetches a carrier's raw tracking response for a number (raises an exception when it cannot)."""
+
+    def fetch(self, carrier: str, tracking_number: str) -> bytes:
+        """The raw response body."""
+        ...
 
 
 class TrackingUnitOfWork(UnitOfWork, Protocol):

@@ -242,6 +242,17 @@ class SqlShipmentRepository:
                     )
                 )
 
+    def open_numbers(self, limit: int) -> list[tuple[str, str, str]]:
+        done = ("delivered", "returning", "closed")
+        q = (
+            sa.select(shipment_numbers.c.tenant_id, shipment_numbers.c.carrier, shipment_numbers.c.tracking_number)
+            .join(shipments, shipments.c.id == shipment_numbers.c.shipment_id)
+            .where(sa.or_(shipments.c.status_main.is_(None), shipments.c.status_main.not_in(done)))
+            .order_by(shipments.c.last_event_at.is_not(None), shipments.c.last_event_at, shipments.c.id)
+            .limit(limit)
+        )
+        return [(r.tenant_id, r.carrier, r.tracking_number) for r in self._conn.execute(q)]
+
     def unmapped(self, tenant_id: str, carrier: str | None = None) -> list[UnmappedCode]:
         q = sa.select(unmapped_codes).where(unmapped_codes.c.tenant_id == tenant_id)
         if carrier:
