@@ -20,11 +20,12 @@ from orderloom.adapters.persistence.tenants import SqlTenantDirectory
 from orderloom.adapters.persistence.writer import SqlTransactionRunner
 from orderloom.application.orders import apply_action, place_order
 from orderloom.application.ports import TransactionRunner
-from orderloom.application.shipments import apply_tracking, create_shipment
+from orderloom.application.shipments import apply_tracking, create_shipment, record_telemetry
 from orderloom.application.tracking import read_tracking
 from orderloom.bootstrap import load_lifecycle
 from orderloom.domain.errors import ConcurrencyConflict, OrderNotFound
 from orderloom.domain.shipments import ShipmentNotFound, TrackingNumberTaken
+from orderloom.domain.telemetry import Reading
 from orderloom.domain.tracking import ShipmentStatus, TrackingEvent, TrackingResult
 from orderloom.entrypoints.api.schemas import decode_new_order
 from tests.conftest import example_order, sqlite_url
@@ -198,6 +199,22 @@ class ShipmentContract:
         assert reports[0].order_sync is not None and reports[0].order_sync.startswith("refused:")
         assert reports[0].status == "delivered.signed"
         assert str(runner.run(lambda uow: uow.orders.get(tenant, order_id)).status) == "pending.awaiting_payment"
+
+    def test_telemetry_state_persists_between_batches(self, runner: TransactionRunner) -> None:
+        tenant = self.new_tenant()
+        s = self.shipment(runner, tenant, self.order(runner, tenant), "TEL1")
+
+        def send(*pairs: tuple[int, float]) -> Any:
+            readings = [Reading(T0 + timedelta(seconds=sec), temperature_c=c) for sec, c in pairs]
+            return runner.run(
+                lambda uow: record_telemetry(uow=uow, tenant_id=tenant, shipment_id=s.id, readings=readings, now=NOW)  # type: ignore[arg-type]
+            )
+
+        assert send((0, 9.0), (100, 9.5))["alerts"] == []
+        second = send((121, 9.9), (50, 1.0))
+        assert [a["kind"] for a in second["alerts"]] == ["cold_chain_breached"]
+        assert second["ignored_out_of_order"] == 1
+        assert send((300, 9.0))["alerts"] == []  # same excursion: alerted once
 
 
 class TestMemoryShipments(ShipmentContract):

@@ -209,3 +209,50 @@ def test_bad_input_is_a_clear_4xx(client: TestClient, auth: dict[str, str]) -> N
     assert client.post("/v1/carriers/ups/webhooks", content=b"{}").status_code == 401
     not_found = _hook(client, auth, "ups", (FIXTURES / "ups" / "invalid_tracking_number_raw.json").read_bytes())
     assert not_found.status_code == 200 and not_found.json()["results"][0]["error"]["kind"] == "not_found"
+
+
+def test_telemetry_cold_chain_alert_and_arriving_soon(
+    client: TestClient, auth: dict[str, str], container: Container
+) -> None:
+    order_id = _order(client, auth)
+    r = client.post(
+        "/v1/shipments",
+        json={
+            "order_id": order_id,
+            "carrier": "dhl_parcel_de",
+            "tracking_numbers": ["COLD1"],
+            "destination": {"latitude": 50.7374, "longitude": 7.0982},
+            "arrival_radius_m": 1500,
+        },
+        headers=auth,
+    )
+    shipment_id = r.json()["id"]
+    readings = [
+        {"at": "2026-01-01T08:00:00Z", "temperature_c": 6.5, "latitude": 50.9, "longitude": 7.0},
+        {"at": "2026-01-01T08:01:00Z", "temperature_c": 8.4},
+        {"at": "2026-01-01T08:03:30Z", "temperature_c": 9.2},
+        {"at": "2026-01-01T08:10:00Z", "latitude": 50.740, "longitude": 7.100},
+    ]
+    res = client.post(f"/v1/shipments/{shipment_id}/telemetry", json={"readings": readings}, headers=auth)
+    assert res.status_code == 200, res.text
+    kinds = [a["kind"] for a in res.json()["alerts"]]
+    assert kinds == ["cold_chain_breached", "arriving_soon"]
+    assert res.json()["alerts"][0]["seconds_above_limit"] == 150
+    again = client.post(f"/v1/shipments/{shipment_id}/telemetry", json={"readings": readings[:1]}, headers=auth)
+    assert again.json()["ignored_out_of_order"] == 1 and again.json()["alerts"] == []
+    types = _types(container, shipment_id)
+    assert "orderloom.shipment.cold_chain_breached" in types and "orderloom.shipment.arriving_soon" in types
+    bad = client.post(
+        f"/v1/shipments/{shipment_id}/telemetry",
+        json={"readings": [{"at": "2026-01-01T08:00:00", "temperature_c": 5}]},
+        headers=auth,
+    )
+    assert bad.status_code == 422
+    half = client.post(
+        f"/v1/shipments/{shipment_id}/telemetry",
+        json={"readings": [{"at": "2026-01-01T09:00:00Z", "latitude": 5}]},
+        headers=auth,
+    )
+    assert half.status_code == 422
+    missing = client.post("/v1/shipments/shp_nope/telemetry", json={"readings": readings}, headers=auth)
+    assert missing.status_code == 404

@@ -10,6 +10,7 @@ from datetime import datetime
 from orderloom.application.tracking_ports import UnmappedCode
 from orderloom.domain.errors import ConcurrencyConflict
 from orderloom.domain.shipments import RecordedScan, Shipment, ShipmentNotFound, TrackingNumberTaken
+from orderloom.domain.telemetry import Reading, TelemetryState
 
 __all__ = ["MemoryShipments", "ShipmentTables"]
 
@@ -23,6 +24,8 @@ class ShipmentTables:
     scans: dict[tuple[str, str], list[RecordedScan]] = field(default_factory=dict)
     keys: set[tuple[str, str, str, datetime, str]] = field(default_factory=set)
     unmapped: dict[tuple[str, str, str], UnmappedCode] = field(default_factory=dict)
+    telemetry: dict[tuple[str, str], TelemetryState] = field(default_factory=dict)
+    readings: list[tuple[str, str, Reading, bool]] = field(default_factory=list)
 
 
 class MemoryShipments:
@@ -102,6 +105,21 @@ class MemoryShipments:
                 first_seen=old.first_seen if old else now,
                 last_seen=now,
             )
+
+    def telemetry_state(self, tenant_id: str, shipment_id: str) -> TelemetryState:
+        return self.t.telemetry.get((tenant_id, shipment_id), TelemetryState())
+
+    def save_telemetry(
+        self,
+        tenant_id: str,
+        shipment_id: str,
+        state: TelemetryState,
+        readings: Sequence[tuple[Reading, bool]],
+        now: datetime,
+    ) -> None:
+        del now
+        self.t.readings.extend((tenant_id, shipment_id, r, ignored) for r, ignored in readings)
+        self.t.telemetry[(tenant_id, shipment_id)] = state
 
     def open_numbers(self, limit: int) -> list[tuple[str, str, str]]:
         done = ("delivered", "returning", "closed")

@@ -17,9 +17,17 @@ from orderloom.application.tracking_ports import TrackingUnitOfWork
 from orderloom.domain.errors import DomainError
 from orderloom.domain.lifecycle import Lifecycle
 from orderloom.domain.shipments import ScanBatch, Shipment, order_target
+from orderloom.domain.telemetry import ColdChainRule, Geofence, Reading, evaluate
 from orderloom.domain.tracking import NoTracking, ShipmentStatus, TrackingOutcome, TrackingResult
 
-__all__ = ["IngestReport", "apply_tracking", "create_shipment", "shipment_document", "sync_order"]
+__all__ = [
+    "IngestReport",
+    "apply_tracking",
+    "create_shipment",
+    "record_telemetry",
+    "shipment_document",
+    "sync_order",
+]
 
 _BEFORE_SHIPPED = ("pending", "confirmed", "on_hold", "allocated", "fulfilling")
 _FALLBACK = {
@@ -76,6 +84,8 @@ def create_shipment(
     origin_location_id: str | None = None,
     promised_date: date | None = None,
     shipped_at: datetime | None = None,
+    destination: tuple[float, float] | None = None,
+    arrival_radius_m: float | None = None,
 ) -> Shipment:
     """Register a shipment for an existing order (OrderNotFound otherwise) with its ShipmentCreated event."""
     uow.orders.get(tenant_id, order_id)
@@ -89,6 +99,8 @@ def create_shipment(
         origin_location_id=origin_location_id,
         promised_date=promised_date,
         shipped_at=shipped_at,
+        destination=destination,
+        arrival_radius_m=arrival_radius_m,
     )
     uow.shipments.add(shipment)
     uow.outbox.add(shipment.pull_events())
@@ -225,9 +237,47 @@ def shipment_document(shipment: Shipment, scans: Sequence[Any] = ()) -> dict[str
         "eta": shipment.eta.isoformat() if shipment.eta else None,
         "status": {"main": shipment.status.main, "sub": shipment.status.sub} if shipment.status else None,
         "last_event_at": shipment.last_event_at.isoformat().replace("+00:00", "Z") if shipment.last_event_at else None,
+        "destination": (
+            {"latitude": shipment.destination[0], "longitude": shipment.destination[1]}
+            if shipment.destination
+            else None
+        ),
+        "arrival_radius_m": shipment.arrival_radius_m,
         "shipped_at": shipment.shipped_at.isoformat().replace("+00:00", "Z") if shipment.shipped_at else None,
         "created_at": shipment.created_at.isoformat().replace("+00:00", "Z"),
         "events": [
             {**event_document(s.event), "tracking_number": s.tracking_number, "flag": s.flag} for s in reversed(scans)
         ],
+    }
+
+
+def record_telemetry(
+    *,
+    uow: TrackingUnitOfWork,
+    tenant_id: str,
+    shipment_id: str,
+    readings: Sequence[Reading],
+    now: datetime,
+    rule: ColdChainRule | None = None,
+) -> dict[str, Any]:
+    """Store telemetry readings; a cold-chain breach or arrival near the delivery address becomes an event."""
+    shipment = uow.shipments.get(tenant_id, shipment_id)
+    fence = None
+    if shipment.destination is not None:
+        lat, lon = shipment.destination
+        fence = Geofence(lat, lon, shipment.arrival_radius_m or Geofence(lat, lon).radius_m)
+    before = uow.shipments.telemetry_state(tenant_id, shipment_id)
+    state, alerts, ignored = evaluate(before, readings, rule=rule, fence=fence)
+    last = before.last_at
+    flagged = [(r, last is not None and r.at <= last) for r in readings]
+    uow.shipments.save_telemetry(tenant_id, shipment_id, state, flagged, now)
+    for alert in alerts:
+        shipment.telemetry_alert(kind=alert.kind, at=alert.at, data=alert.data)
+    uow.outbox.add(shipment.pull_events())
+    return {
+        "shipment_id": shipment_id,
+        "accepted": len(readings) - ignored,
+        "ignored_out_of_order": ignored,
+        "alerts": [{"kind": a.kind, "at": a.at.isoformat().replace("+00:00", "Z"), **a.data} for a in alerts],
+        "excursion_since": state.excursion_since.isoformat() if state.excursion_since else None,
     }

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from orderloom.application.ports import UnitOfWork
 from orderloom.domain.shipments import RecordedScan, Shipment
+from orderloom.domain.telemetry import Reading, TelemetryState
 from orderloom.domain.tracking import TrackingOutcome
 from orderloom.domain.tracking_mapping import CarrierCodeMap
 
@@ -100,6 +101,19 @@ class ShipmentRepository(Protocol):
 
     def unmapped(self, tenant_id: str, carrier: str | None = None) -> list[UnmappedCode]:
         """Unmapped codes, most frequent first."""
+
+    def telemetry_state(self, tenant_id: str, shipment_id: str) -> TelemetryState:
+        """The telemetry monitor's state for a shipment (a fresh one if none yet)."""
+
+    def save_telemetry(
+        self,
+        tenant_id: str,
+        shipment_id: str,
+        state: TelemetryState,
+        readings: Sequence[tuple[Reading, bool]],
+        now: datetime,
+    ) -> None:
+        """Store readings (with an ``ignored`` flag for out-of-order ones) and the new monitor state."""
 
     def open_numbers(self, limit: int) -> list[tuple[str, str, str]]:
         """(tenant, carrier, tracking number) of shipments not delivered or returned yet, least recently scanned

@@ -22,6 +22,8 @@ __all__ = [
     "RecordedScan",
     "ScanBatch",
     "Shipment",
+    "ShipmentArrivingSoon",
+    "ShipmentColdChainBreached",
     "ShipmentCreated",
     "ShipmentNotFound",
     "ShipmentOrderSyncRefused",
@@ -85,6 +87,22 @@ class ShipmentOrderSyncRefused(Event):
     AGGREGATE: ClassVar[str] = "shipment"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShipmentColdChainBreached(Event):
+    """Cold-chain telemetry stayed above the limit for too long."""
+
+    TYPE: ClassVar[str] = "orderloom.shipment.cold_chain_breached"
+    AGGREGATE: ClassVar[str] = "shipment"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShipmentArrivingSoon(Event):
+    """A GPS position came within the radius of the delivery address."""
+
+    TYPE: ClassVar[str] = "orderloom.shipment.arriving_soon"
+    AGGREGATE: ClassVar[str] = "shipment"
+
+
 @dataclass(frozen=True, slots=True)
 class RecordedScan:
     """A stored carrier scan: the normalized event plus the carrier, number and any flag."""
@@ -135,6 +153,8 @@ class Shipment:
     last_event_at: datetime | None = None
     shipped_at: datetime | None = None
     status_at: datetime | None = None
+    destination: tuple[float, float] | None = None
+    arrival_radius_m: float | None = None
     version: int = 1
     _events: list[Event] = field(default_factory=list, repr=False)
 
@@ -151,6 +171,8 @@ class Shipment:
         origin_location_id: str | None = None,
         promised_date: date | None = None,
         shipped_at: datetime | None = None,
+        destination: tuple[float, float] | None = None,
+        arrival_radius_m: float | None = None,
     ) -> Shipment:
         """A new shipment, with its ShipmentCreated event."""
         numbers = tuple(dict.fromkeys(n.strip() for n in tracking_numbers if n.strip()))
@@ -165,6 +187,8 @@ class Shipment:
             origin_location_id=origin_location_id,
             promised_date=promised_date,
             shipped_at=shipped_at,
+            destination=destination,
+            arrival_radius_m=arrival_radius_m,
         )
         shipment._record(ShipmentCreated, now, {"order_id": order_id, "carrier": carrier, "tracking_numbers": numbers})
         return shipment
@@ -254,6 +278,11 @@ class Shipment:
                 now,
                 {"from": str(before) if before else None, "to": str(self.status) if self.status else None},
             )
+
+    def telemetry_alert(self, *, kind: str, at: datetime, data: dict[str, object]) -> None:
+        """Record a telemetry alert (``cold_chain_breached`` or ``arriving_soon``) as an event."""
+        event = ShipmentColdChainBreached if kind == "cold_chain_breached" else ShipmentArrivingSoon
+        self._record(event, at, data)
 
     def refuse_order_sync(self, *, action: str, reason: str, now: datetime) -> None:
         """Record that the order could not follow this shipment."""

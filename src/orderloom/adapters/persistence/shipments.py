@@ -10,10 +10,18 @@ from typing import Any
 import msgspec
 import sqlalchemy as sa
 
-from orderloom.adapters.persistence.tables_tracking import shipment_events, shipment_numbers, shipments, unmapped_codes
+from orderloom.adapters.persistence.tables_tracking import (
+    shipment_events,
+    shipment_numbers,
+    shipment_telemetry,
+    shipment_telemetry_state,
+    shipments,
+    unmapped_codes,
+)
 from orderloom.application.tracking_ports import UnmappedCode
 from orderloom.domain.errors import ConcurrencyConflict
 from orderloom.domain.shipments import RecordedScan, Shipment, ShipmentNotFound, TrackingNumberTaken
+from orderloom.domain.telemetry import Reading, TelemetryState
 from orderloom.domain.tracking import Location, ShipmentStatus, TrackingEvent
 
 __all__ = ["SqlShipmentRepository", "scan_from_row", "scan_to_row"]
@@ -38,6 +46,9 @@ def _shipment_row(s: Shipment, now: datetime) -> dict[str, Any]:
         "last_event_at": s.last_event_at,
         "shipped_at": s.shipped_at,
         "status_at": s.status_at,
+        "dest_latitude": s.destination[0] if s.destination else None,
+        "dest_longitude": s.destination[1] if s.destination else None,
+        "arrival_radius_m": s.arrival_radius_m,
         "created_at": s.created_at,
         "updated_at": now,
         "version": s.version,
@@ -60,6 +71,8 @@ def _shipment(row: Any) -> Shipment:
         last_event_at=row.last_event_at,
         shipped_at=row.shipped_at,
         status_at=row.status_at,
+        destination=(row.dest_latitude, row.dest_longitude) if row.dest_latitude is not None else None,
+        arrival_radius_m=row.arrival_radius_m,
         version=row.version,
     )
 
@@ -241,6 +254,52 @@ class SqlShipmentRepository:
                         last_seen=now,
                     )
                 )
+
+    def telemetry_state(self, tenant_id: str, shipment_id: str) -> TelemetryState:
+        t = shipment_telemetry_state
+        row = self._conn.execute(sa.select(t).where(t.c.tenant_id == tenant_id, t.c.shipment_id == shipment_id)).first()
+        if row is None:
+            return TelemetryState()
+        return TelemetryState(row.excursion_since, row.excursion_max_c, row.alerted, row.arriving_sent, row.last_at)
+
+    def save_telemetry(
+        self,
+        tenant_id: str,
+        shipment_id: str,
+        state: TelemetryState,
+        readings: Sequence[tuple[Reading, bool]],
+        now: datetime,
+    ) -> None:
+        if readings:
+            self._conn.execute(
+                shipment_telemetry.insert(),
+                [
+                    {
+                        "tenant_id": tenant_id,
+                        "shipment_id": shipment_id,
+                        "at": r.at,
+                        "temperature_c": r.temperature_c,
+                        "latitude": r.latitude,
+                        "longitude": r.longitude,
+                        "ignored": ignored,
+                        "received_at": now,
+                    }
+                    for r, ignored in readings
+                ],
+            )
+        t = shipment_telemetry_state
+        values = {
+            "excursion_since": state.excursion_since,
+            "excursion_max_c": state.excursion_max_c,
+            "alerted": state.alerted,
+            "arriving_sent": state.arriving_sent,
+            "last_at": state.last_at,
+        }
+        done = self._conn.execute(
+            t.update().where(t.c.tenant_id == tenant_id, t.c.shipment_id == shipment_id).values(values)
+        )
+        if done.rowcount == 0:
+            self._conn.execute(t.insert().values(tenant_id=tenant_id, shipment_id=shipment_id, **values))
 
     def open_numbers(self, limit: int) -> list[tuple[str, str, str]]:
         done = ("delivered", "returning", "closed")

@@ -7,7 +7,14 @@ import sqlalchemy as sa
 
 from orderloom.adapters.persistence.tables import BigId, UtcDateTime, metadata
 
-__all__ = ["shipment_events", "shipment_numbers", "shipments", "unmapped_codes"]
+__all__ = [
+    "shipment_events",
+    "shipment_numbers",
+    "shipment_telemetry",
+    "shipment_telemetry_state",
+    "shipments",
+    "unmapped_codes",
+]
 
 shipments = sa.Table(
     "shipments",
@@ -26,6 +33,9 @@ shipments = sa.Table(
     sa.Column("last_event_at", UtcDateTime(), nullable=True),
     sa.Column("shipped_at", UtcDateTime(), nullable=True),
     sa.Column("status_at", UtcDateTime(), nullable=True),
+    sa.Column("dest_latitude", sa.Float(), nullable=True),
+    sa.Column("dest_longitude", sa.Float(), nullable=True),
+    sa.Column("arrival_radius_m", sa.Float(), nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.Column("version", sa.Integer(), nullable=False),
@@ -78,4 +88,31 @@ unmapped_codes = sa.Table(
     sa.Column("count", sa.Integer(), nullable=False),
     sa.Column("first_seen", UtcDateTime(), nullable=False),
     sa.Column("last_seen", UtcDateTime(), nullable=False),
+)
+
+shipment_telemetry = sa.Table(
+    "shipment_telemetry",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(40), nullable=False),
+    sa.Column("shipment_id", sa.String(40), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("temperature_c", sa.Float(), nullable=True),
+    sa.Column("latitude", sa.Float(), nullable=True),
+    sa.Column("longitude", sa.Float(), nullable=True),
+    sa.Column("ignored", sa.Boolean(), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_shipment_telemetry_shipment", "tenant_id", "shipment_id", "at"),
+)
+
+shipment_telemetry_state = sa.Table(
+    "shipment_telemetry_state",
+    metadata,
+    sa.Column("tenant_id", sa.String(40), primary_key=True),
+    sa.Column("shipment_id", sa.String(40), primary_key=True),
+    sa.Column("excursion_since", UtcDateTime(), nullable=True),
+    sa.Column("excursion_max_c", sa.Float(), nullable=True),
+    sa.Column("alerted", sa.Boolean(), nullable=False),
+    sa.Column("arriving_sent", sa.Boolean(), nullable=False),
+    sa.Column("last_at", UtcDateTime(), nullable=True),
 )

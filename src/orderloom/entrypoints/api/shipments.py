@@ -10,16 +10,26 @@ from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from orderloom.adapters.persistence.shipments import SqlShipmentRepository
-from orderloom.application.shipments import create_shipment, shipment_document
+from orderloom.application.shipments import create_shipment, record_telemetry, shipment_document
 from orderloom.application.tracking import TrackingSetup
 from orderloom.bootstrap import Container, utc_now
 from orderloom.domain.shipments import ShipmentNotFound, TrackingNumberTaken
+from orderloom.domain.telemetry import Reading
 from orderloom.entrypoints.api.auth import Tenant, container_of
 from orderloom.entrypoints.api.problems import Problem
 
-__all__ = ["NewShipment", "router", "tracking_of"]
+__all__ = ["NewShipment", "Point", "TelemetryBatch", "TelemetryReading", "router", "tracking_of"]
 
 router = APIRouter(tags=["shipments"])
+
+
+class Point(BaseModel):
+    """A WGS84 position."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
 
 
 class NewShipment(BaseModel):
@@ -36,6 +46,27 @@ class NewShipment(BaseModel):
     shipped_at: AwareDatetime | None = Field(
         default=None, description="when the parcel left; scans more than a week earlier are flagged"
     )
+    destination: Point | None = Field(default=None, description="delivery address position, for the geofence")
+    arrival_radius_m: float | None = Field(default=None, gt=0, le=100_000, description="'arriving soon' radius")
+
+
+class TelemetryReading(BaseModel):
+    """One sample: a time and a temperature and/or a position."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    at: AwareDatetime
+    temperature_c: float | None = Field(default=None, ge=-100, le=100)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+
+
+class TelemetryBatch(BaseModel):
+    """Readings from a data logger or GPS tracker."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    readings: list[TelemetryReading] = Field(min_length=1, max_length=5000)
 
 
 def tracking_of(container: Container) -> TrackingSetup:
@@ -76,6 +107,8 @@ async def post_shipment(request: Request, tenant_id: Tenant, body: NewShipment) 
         origin_location_id=body.origin_location_id,
         promised_date=body.promised_date,
         shipped_at=body.shipped_at.astimezone(UTC) if body.shipped_at else None,
+        destination=(body.destination.latitude, body.destination.longitude) if body.destination else None,
+        arrival_radius_m=body.arrival_radius_m,
     )
     try:
         shipment = await container.writer.submit(lambda uow: fn(uow=uow))  # type: ignore[arg-type]
@@ -84,6 +117,27 @@ async def post_shipment(request: Request, tenant_id: Tenant, body: NewShipment) 
             409, "tracking-number-taken", str(exc), carrier=exc.carrier, tracking_number=exc.tracking_number
         ) from None
     return shipment_document(shipment)
+
+
+@router.post("/v1/shipments/{shipment_id}/telemetry", summary="Cold-chain and GPS telemetry for a shipment")
+async def post_telemetry(request: Request, tenant_id: Tenant, shipment_id: str, body: TelemetryBatch) -> dict[str, Any]:
+    """Readings in any order: > 8 °C for > 120 s continuous raises ``orderloom.shipment.cold_chain_breached``; a
+    position within the radius of the delivery address raises ``orderloom.shipment.arriving_soon`` (each once)."""
+    container = container_of(request)
+    readings = [Reading(r.at.astimezone(UTC), r.temperature_c, r.latitude, r.longitude) for r in body.readings]
+    if any((r.latitude is None) != (r.longitude is None) for r in readings):
+        raise Problem(
+            422,
+            "validation-error",
+            "latitude and longitude come together",
+            errors=[{"field": "readings", "message": "latitude and longitude come together"}],
+        )
+    fn = partial(record_telemetry, tenant_id=tenant_id, shipment_id=shipment_id, readings=readings, now=utc_now())
+    try:
+        result: dict[str, Any] = await container.writer.submit(lambda uow: fn(uow=uow))  # type: ignore[arg-type]
+    except ShipmentNotFound as exc:
+        raise Problem(404, "not-found", str(exc)) from None
+    return result
 
 
 def _read(container: Container) -> Any:

@@ -34,6 +34,9 @@ def upgrade() -> None:
         sa.Column("last_event_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("shipped_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("status_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("dest_latitude", sa.Float(), nullable=True),
+        sa.Column("dest_longitude", sa.Float(), nullable=True),
+        sa.Column("arrival_radius_m", sa.Float(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -86,8 +89,37 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", "carrier", "code_key", name=op.f("pk_unmapped_codes")),
     )
 
+    op.create_table(
+        "shipment_telemetry",
+        sa.Column("id", _ID, autoincrement=True, nullable=False),
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("shipment_id", sa.String(length=40), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("temperature_c", sa.Float(), nullable=True),
+        sa.Column("latitude", sa.Float(), nullable=True),
+        sa.Column("longitude", sa.Float(), nullable=True),
+        sa.Column("ignored", sa.Boolean(), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_shipment_telemetry")),
+    )
+    op.create_index("ix_shipment_telemetry_shipment", "shipment_telemetry", ["tenant_id", "shipment_id", "at"])
+    op.create_table(
+        "shipment_telemetry_state",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("shipment_id", sa.String(length=40), nullable=False),
+        sa.Column("excursion_since", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("excursion_max_c", sa.Float(), nullable=True),
+        sa.Column("alerted", sa.Boolean(), nullable=False),
+        sa.Column("arriving_sent", sa.Boolean(), nullable=False),
+        sa.Column("last_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("tenant_id", "shipment_id", name=op.f("pk_shipment_telemetry_state")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("shipment_telemetry_state")
+    op.drop_index("ix_shipment_telemetry_shipment", table_name="shipment_telemetry")
+    op.drop_table("shipment_telemetry")
     op.drop_table("unmapped_codes")
     op.drop_index("ix_shipment_events_shipment", table_name="shipment_events")
     op.drop_table("shipment_events")
