@@ -16,13 +16,17 @@ import yaml
 from orderloom.adapters.carriers.code_maps import CodeMapStore, load_shipment_actions
 from orderloom.adapters.carriers.registry import default_registry
 from orderloom.adapters.messaging.handlers import count_event, log_event
+from orderloom.adapters.notify.channels import LogSink, SmtpNotifier, WebhookNotifier
+from orderloom.adapters.notify.templates import TemplateRenderer, load_policy, load_templates
 from orderloom.adapters.persistence.audit_reader import SqlAuditReader
 from orderloom.adapters.persistence.engine import Engines, make_engines
 from orderloom.adapters.persistence.messaging_store import SqlHandlerLedger, SqlOutboxReader
+from orderloom.adapters.persistence.notifications import SqlNotificationLedger
 from orderloom.adapters.persistence.queries import SqlOrderQueries
 from orderloom.adapters.persistence.tenants import SqlTenantDirectory
 from orderloom.adapters.persistence.writer import GroupCommitWriter, SqlTransactionRunner
 from orderloom.application.messagebus import MessageBus, Subscription
+from orderloom.application.notifications import Notifier, ShipmentNotifications
 from orderloom.application.ports import TransactionRunner
 from orderloom.application.relay import OutboxRelay
 from orderloom.application.relay_worker import RelayWorker
@@ -64,6 +68,7 @@ class Container:
     relay_worker: RelayWorker
     audit: SqlAuditReader
     tracking: TrackingSetup | None = None
+    notifications: ShipmentNotifications | None = None
     _started: list[Any] = field(default_factory=list, repr=False)
 
     def start(self, *, relay: bool | None = None) -> None:
@@ -103,6 +108,9 @@ def bootstrap(
         Subscription("count_event", "*", count_event, durable=False),
         *subscriptions,
     ]
+    queries = SqlOrderQueries(engines.read)
+    notifications = _notifications(settings, engines, queries)
+    subs += [Subscription(f"notify:{t}", t, notifications) for t in NOTIFIED_EVENTS]
     bus = MessageBus(ledger=ledger, clock=utc_now, subscriptions=subs, max_attempts=settings.handler_max_attempts)
     relay = OutboxRelay(outbox=outbox, publisher=bus)
     return Container(
@@ -111,7 +119,7 @@ def bootstrap(
         lifecycle=lifecycle,
         writer=writer,
         tx=tx,
-        queries=SqlOrderQueries(engines.read),
+        queries=queries,
         tenants=SqlTenantDirectory(engines.write, engines.read),
         outbox=outbox,
         ledger=ledger,
@@ -120,6 +128,32 @@ def bootstrap(
         relay_worker=RelayWorker(relay=relay, bus=bus, outbox=outbox, interval=settings.relay_interval),
         audit=SqlAuditReader(engines.read),
         tracking=_tracking(lifecycle),
+        notifications=notifications,
+    )
+
+
+NOTIFIED_EVENTS = (
+    "orderloom.shipment.scan_recorded",
+    "orderloom.shipment.status_changed",
+    "orderloom.shipment.arriving_soon",
+    "orderloom.shipment.cold_chain_breached",
+    "orderloom.shipment.delay_predicted",
+)
+
+
+def _notifications(settings: Settings, engines: Engines, queries: SqlOrderQueries) -> ShipmentNotifications:
+    notifiers: list[Notifier] = [LogSink()]
+    if settings.smtp_host:
+        notifiers.append(SmtpNotifier(settings.smtp_host, settings.smtp_port, sender=settings.notify_from))
+    if settings.notify_webhook_url:
+        notifiers.append(WebhookNotifier(settings.notify_webhook_url, settings.notify_webhook_secret))
+    doc = load_templates()
+    return ShipmentNotifications(
+        policy=load_policy(doc),
+        renderer=TemplateRenderer(doc),
+        orders=queries,
+        ledger=SqlNotificationLedger(engines.write, engines.read),
+        notifiers=notifiers,
     )
 
 

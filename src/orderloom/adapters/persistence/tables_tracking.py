@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from orderloom.adapters.persistence.tables import BigId, UtcDateTime, metadata
 
 __all__ = [
+    "notification_ledger",
     "shipment_events",
     "shipment_numbers",
     "shipment_telemetry",
@@ -115,4 +116,19 @@ shipment_telemetry_state = sa.Table(
     sa.Column("alerted", sa.Boolean(), nullable=False),
     sa.Column("arriving_sent", sa.Boolean(), nullable=False),
     sa.Column("last_at", UtcDateTime(), nullable=True),
+)
+
+notification_ledger = sa.Table(
+    "notification_ledger",
+    metadata,
+    sa.Column("event_id", sa.String(40), primary_key=True),
+    sa.Column("channel", sa.String(24), primary_key=True),
+    sa.Column("tenant_id", sa.String(40), nullable=False),
+    sa.Column("order_id", sa.String(40), nullable=False),
+    sa.Column("event_type", sa.String(120), nullable=False),
+    sa.Column("recipient", sa.String(254), nullable=True),
+    sa.Column("language", sa.String(16), nullable=False),
+    sa.Column("subject", sa.Text(), nullable=False),
+    sa.Column("claimed_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_notification_ledger_tenant", "tenant_id", "claimed_at"),
 )

@@ -114,9 +114,25 @@ def upgrade() -> None:
         sa.Column("last_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("tenant_id", "shipment_id", name=op.f("pk_shipment_telemetry_state")),
     )
+    op.create_table(
+        "notification_ledger",
+        sa.Column("event_id", sa.String(length=40), nullable=False),
+        sa.Column("channel", sa.String(length=24), nullable=False),
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("order_id", sa.String(length=40), nullable=False),
+        sa.Column("event_type", sa.String(length=120), nullable=False),
+        sa.Column("recipient", sa.String(length=254), nullable=True),
+        sa.Column("language", sa.String(length=16), nullable=False),
+        sa.Column("subject", sa.Text(), nullable=False),
+        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("event_id", "channel", name=op.f("pk_notification_ledger")),
+    )
+    op.create_index("ix_notification_ledger_tenant", "notification_ledger", ["tenant_id", "claimed_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_notification_ledger_tenant", table_name="notification_ledger")
+    op.drop_table("notification_ledger")
     op.drop_table("shipment_telemetry_state")
     op.drop_index("ix_shipment_telemetry_shipment", table_name="shipment_telemetry")
     op.drop_table("shipment_telemetry")
