@@ -18,6 +18,7 @@ from orderloom.config import Settings
 from orderloom.domain.errors import DuplicateOrder, IllegalTransition
 from orderloom.domain.lifecycle import Status
 from orderloom.domain.values import Address, Customer, NewLine, NewOrder, Payment, Totals
+from orderloom.entrypoints.cli.demo_tracking import load_tracking_demo
 
 __all__ = ["build_demo_order", "demo", "load_demo"]
 
@@ -207,8 +208,15 @@ def demo(
             key = container.tenants.issue_key(tenant_id)
         with Progress(console=err, transient=True) as progress:
             created = load_demo(container, tenant_id=tenant_id, count=orders, progress=progress)
+        shipments = load_tracking_demo(container, tenant_id=tenant_id, now=utc_now())
         container.relay.drain()
     finally:
         container.close()
+    for row in shipments:
+        out.print(
+            f"shipment {row['shipment_id']}: {row['carrier']} {row['tracking_number']} → {row['status']}",
+            highlight=False,
+            soft_wrap=True,
+        )
     out.print(f"demo tenant {tenant!r}: {created} new orders (of {orders}); API key:")
     print(key)
