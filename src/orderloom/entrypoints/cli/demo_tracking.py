@@ -146,7 +146,7 @@ def _cold_chain(container: Container, tenant_id: str, shipment_id: str, now: dat
     start = now - timedelta(minutes=30)
     readings = [
         Reading(start + timedelta(seconds=30 * i), temperature_c=t)
-        for i, t in enumerate([5.1, 7.9, 8.6, 9.4, 10.2, 9.8, 7.5])
+        for i, t in enumerate([5.1, 7.9, 8.6, 9.4, 10.2, 9.8, 9.1, 8.9, 7.5])
     ]
     readings.append(Reading(start + timedelta(minutes=10), latitude=50.7400, longitude=7.1000))
 
