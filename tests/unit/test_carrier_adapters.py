@@ -276,3 +276,28 @@ def test_wrong_types_in_real_samples_never_escape_as_other_exceptions(path: Path
     for doc in _mutations(json.loads(path.read_bytes())):
         with contextlib.suppress(TrackingParseError):
             adapter.parse(json.dumps(doc).encode())
+
+
+class _PigeonPost:
+    name = "pigeon_post"
+    formats = ("json",)
+    home_zone = None
+
+    def parse(self, payload: bytes) -> list[TrackingOutcome]:
+        raise KeyError("feathers")  # a plugin bug must still surface as the one parse error
+
+
+def test_third_party_carriers_register_through_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    from orderloom.adapters.carriers import registry as reg
+
+    class EntryPoint:
+        name = "pigeon_post"
+
+        def load(self) -> object:
+            return _PigeonPost()
+
+    monkeypatch.setattr(reg, "entry_points", lambda group: [EntryPoint()] if group == reg.ENTRY_POINT_GROUP else [])
+    plugged = reg.default_registry()
+    assert "pigeon_post" in plugged.names() and len(plugged.names()) == len(BUILTIN_CARRIERS) + 1
+    with pytest.raises(TrackingParseError, match="unexpected structure"):
+        plugged.get("pigeon_post").parse(b"{}")

@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 import sqlalchemy as sa
 
+from orderloom.adapters.persistence.fastinsert import insert_rows
 from orderloom.adapters.persistence.tables_tracking import (
     shipment_events,
     shipment_numbers,
@@ -223,8 +224,7 @@ class SqlShipmentRepository:
         return {(carrier, tracking_number, r.occurred_at, r.code_key) for r in rows}
 
     def add_scans(self, tenant_id: str, shipment_id: str, scans: Sequence[RecordedScan], now: datetime) -> None:
-        if scans:
-            self._conn.execute(shipment_events.insert(), [scan_to_row(tenant_id, shipment_id, s, now) for s in scans])
+        insert_rows(self._conn, shipment_events, [scan_to_row(tenant_id, shipment_id, s, now) for s in scans])
 
     def count_unmapped(self, tenant_id: str, carrier: str, scans: Sequence[RecordedScan], now: datetime) -> None:
         counts: dict[str, tuple[int, RecordedScan]] = {}
