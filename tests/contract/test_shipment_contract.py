@@ -188,7 +188,11 @@ class ShipmentContract:
         )
         reports = self.ingest(runner, tenant, *outcomes)
         assert reports[0].recorded == 12
-        assert reports[0].order_sync == "applied:ship+deliver_to_safe_place"
+        # the order walks the parcel's journey through real lifecycle actions, each one audited
+        assert reports[0].order_sync == (
+            "applied:ship+depart_origin+arrive_at_hub+mark_in_transit+arrive_at_hub+out_for_delivery"
+            "+deliver_to_safe_place"
+        )
         assert str(runner.run(lambda uow: uow.orders.get(tenant, order_id)).status) == "delivered.left_at_safe_place"
 
     def test_refused_transition_is_recorded_not_raised(self, runner: TransactionRunner) -> None:
@@ -199,6 +203,26 @@ class ShipmentContract:
         assert reports[0].order_sync is not None and reports[0].order_sync.startswith("refused:")
         assert reports[0].status == "delivered.signed"
         assert str(runner.run(lambda uow: uow.orders.get(tenant, order_id)).status) == "pending.awaiting_payment"
+
+    def test_order_follows_all_its_shipments(self, runner: TransactionRunner) -> None:
+        tenant = self.new_tenant()
+        order_id = self.order(runner, tenant)
+        self.shipment(runner, tenant, order_id, "P1")
+        self.shipment(runner, tenant, order_id, "P2")
+
+        def order_status() -> str:
+            return str(runner.run(lambda uow: uow.orders.get(tenant, order_id)).status)
+
+        self.ingest(runner, tenant, result("P1", ev(0, "01", DELIVERED)))
+        assert order_status() == "shipped.handed_to_carrier"  # P2 has no scan yet: not all delivered
+        self.ingest(runner, tenant, result("P2", ev(10, "TL", TRANSIT)))
+        assert order_status() == "in_transit.in_transit"  # the least advanced parcel
+        issue = ShipmentStatus("delivery_issue", "failed_attempt")
+        out = ShipmentStatus("out_for_delivery", "with_courier")
+        self.ingest(runner, tenant, result("P2", ev(20, "OF", out), ev(30, "02", issue)))
+        assert order_status() == "delivery_issue.failed_attempt"  # any issue wins
+        self.ingest(runner, tenant, result("P2", ev(40, "01", DELIVERED)))
+        assert order_status() == "delivered.signed"  # all delivered
 
     def test_telemetry_state_persists_between_batches(self, runner: TransactionRunner) -> None:
         tenant = self.new_tenant()

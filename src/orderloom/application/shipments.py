@@ -161,7 +161,9 @@ def _apply_one(
         uow.shipments.save(shipment)
     sync, order_status = None, None
     if batch.status_changed:
-        sync, order_status = sync_order(uow=uow, shipment=shipment, lifecycle=lifecycle, actions=actions, now=now)
+        sync, order_status = sync_order(
+            uow=uow, shipment=shipment, lifecycle=lifecycle, actions=actions, now=now, path=batch.path
+        )
     uow.outbox.add(shipment.pull_events())
     return IngestReport(
         tracking_number=outcome.tracking_number,
@@ -194,34 +196,54 @@ def sync_order(
     lifecycle: Lifecycle,
     actions: Mapping[str, str],
     now: datetime,
+    path: Sequence[ShipmentStatus] = (),
 ) -> tuple[str | None, str | None]:
-    """Move the order toward what its shipments say; returns (what happened, the order's status)."""
+    """Move the order toward what its shipments say; returns (what happened, the order's status). When the target
+    came from this shipment, the order first walks the statuses the shipment passed through in this batch (steps
+    the state machine refuses are skipped), so out for delivery → failed attempt is not flattened to an exception."""
     siblings = uow.shipments.for_order(shipment.tenant_id, shipment.order_id)
     target = order_target([s.status for s in siblings])
     order = uow.orders.get(shipment.tenant_id, shipment.order_id)
     if target is None or (order.status.main, order.status.sub) == (target.main, target.sub):
         return None, str(order.status)
+    walked = []
+    if target == shipment.status:
+        for step in path[:-1]:
+            action = actions.get(str(step))
+            if action and _try_plan(uow, shipment, [action], lifecycle, now) is None:
+                walked.append(action)
     errors = []
-    for plan in _plan(order.status.main, target, actions):
-        try:
-            with uow.savepoint():
-                doc: dict[str, Any] = {}
-                for action in plan:
-                    doc = apply_action(
-                        uow=uow,
-                        tenant_id=shipment.tenant_id,
-                        order_id=shipment.order_id,
-                        action=action,
-                        params={"shipment_id": shipment.id, "reason": f"carrier scan on shipment {shipment.id}"},
-                        lifecycle=lifecycle,
-                        actor=f"carrier:{shipment.carrier}",
-                        now=now,
-                    )
-            return "applied:" + "+".join(plan), f"{doc['status']['main']}.{doc['status']['sub']}"
-        except DomainError as exc:
-            errors.append(str(exc))
+    for plan in _plan(uow.orders.get(shipment.tenant_id, shipment.order_id).status.main, target, actions):
+        error = _try_plan(uow, shipment, plan, lifecycle, now)
+        if error is None:
+            order = uow.orders.get(shipment.tenant_id, shipment.order_id)
+            return "applied:" + "+".join([*walked, *plan]), str(order.status)
+        errors.append(error)
     shipment.refuse_order_sync(action=actions.get(str(target), "?"), reason="; ".join(errors), now=now)
+    order = uow.orders.get(shipment.tenant_id, shipment.order_id)
     return "refused: " + (errors[0] if errors else "no action for " + str(target)), str(order.status)
+
+
+def _try_plan(
+    uow: TrackingUnitOfWork, shipment: Shipment, plan: Sequence[str], lifecycle: Lifecycle, now: datetime
+) -> str | None:
+    """Apply actions to the shipment's order in one savepoint; None if they all applied, else the refusal."""
+    try:
+        with uow.savepoint():
+            for action in plan:
+                apply_action(
+                    uow=uow,
+                    tenant_id=shipment.tenant_id,
+                    order_id=shipment.order_id,
+                    action=action,
+                    params={"shipment_id": shipment.id, "reason": f"carrier scan on shipment {shipment.id}"},
+                    lifecycle=lifecycle,
+                    actor=f"carrier:{shipment.carrier}",
+                    now=now,
+                )
+    except DomainError as exc:
+        return str(exc)
+    return None
 
 
 def shipment_document(shipment: Shipment, scans: Sequence[Any] = ()) -> dict[str, Any]:

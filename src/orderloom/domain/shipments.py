@@ -128,6 +128,7 @@ class ScanBatch:
     unmapped: int
     status_before: ShipmentStatus | None
     status_after: ShipmentStatus | None
+    path: tuple[ShipmentStatus, ...] = ()
 
     @property
     def status_changed(self) -> bool:
@@ -234,6 +235,7 @@ class Shipment:
             seen.add(scan.key)
             fresh.append(RecordedScan(self.carrier, tracking_number, event, self.flag_for(event, now)))
         before = self.status
+        previous_at = self.status_at
         latest = _latest_mapped(fresh)
         if latest is not None and (self.status_at is None or latest.event.occurred_at >= self.status_at):
             self.status = latest.event.status
@@ -252,6 +254,7 @@ class Shipment:
             unmapped=sum(1 for s in fresh if s.event.mapping == "unmapped"),
             status_before=before,
             status_after=self.status,
+            path=_path(fresh, previous_at),
         )
 
     def _note(self, fresh: Sequence[RecordedScan], before: ShipmentStatus | None, now: datetime, *, bump: bool) -> None:
@@ -294,6 +297,18 @@ def _latest_mapped(scans: Iterable[RecordedScan]) -> RecordedScan | None:
     if not usable:
         return None
     return max(enumerate(usable), key=lambda pair: (pair[1].event.occurred_at, pair[0]))[1]
+
+
+def _path(fresh: Iterable[RecordedScan], after: datetime | None) -> tuple[ShipmentStatus, ...]:
+    """The statuses this batch's accepted scans passed through, in time order, after the previous status scan."""
+    steps: list[ShipmentStatus] = []
+    for scan in sorted(fresh, key=lambda s: s.event.occurred_at):
+        status = scan.event.status
+        if scan.flag or status is None or (after is not None and scan.event.occurred_at < after):
+            continue
+        if not steps or steps[-1] != status:
+            steps.append(status)
+    return tuple(steps)
 
 
 _PROGRESS = ("shipped", "in_transit", "out_for_delivery", "delivered")
