@@ -73,9 +73,11 @@ def _complete(item: Mapping[str, Any]) -> TrackingOutcome:
         first = results[0] if results else {}
         error = first.get("error") or {}
         number = number or clean(dig(first, "trackingNumberInfo", "trackingNumber"))
-        if not error:
-            return no_tracking(NAME, "rest", number, None, "no scans yet", kind="no_events")
-        return no_tracking(NAME, "rest", number, clean(error.get("code")), clean(error.get("message")) or "")
+        if error:
+            return no_tracking(NAME, "rest", number, clean(error.get("code")), clean(error.get("message")) or "")
+        if clean(dig(first, "latestStatusDetail", "code")):
+            return _track_result(first, number)  # a status without scans yet (e.g. label created)
+        return no_tracking(NAME, "rest", number, None, "no scans yet", kind="no_events")
     parsed = [_track_result(r, number) for r in with_scans]
     return max(parsed, key=lambda r: r.events[-1].occurred_at)
 

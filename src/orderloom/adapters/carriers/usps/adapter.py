@@ -59,8 +59,8 @@ def _rest(doc: Mapping[str, Any]) -> list[TrackingOutcome]:
             )
         ]
     number = clean(doc.get("trackingNumber"))
-    if not number or "trackingEvents" not in doc:
-        raise TrackingParseError(NAME, "no trackingNumber / trackingEvents")
+    if not number or not ("trackingEvents" in doc or "statusCategory" in doc):
+        raise TrackingParseError(NAME, "no trackingNumber with trackingEvents or statusCategory")
     events = [_rest_event(e) for e in iter_dicts(doc.get("trackingEvents"))]
     return [
         TrackingResult(
