@@ -301,3 +301,20 @@ def test_third_party_carriers_register_through_entry_points(monkeypatch: pytest.
     assert "pigeon_post" in plugged.names() and len(plugged.names()) == len(BUILTIN_CARRIERS) + 1
     with pytest.raises(TrackingParseError, match="unexpected structure"):
         plugged.get("pigeon_post").parse(b"{}")
+
+
+def test_a_status_without_scans_is_a_result_not_an_error() -> None:
+    fedex = {
+        "output": {
+            "completeTrackResults": [
+                {"trackingNumber": "111", "trackResults": [{"latestStatusDetail": {"code": "OC", "description": "x"}}]}
+            ]
+        }
+    }
+    usps = {"trackingNumber": "9400", "statusCategory": "Delivered", "status": "Delivered, In/At Mailbox"}
+    got = [read_tracking(carrier=c, payload=json.dumps(d).encode(), parsers=REGISTRY, maps=MAPS)[0]
+           for c, d in (("fedex", fedex), ("usps", usps))]  # fmt: skip
+    assert [str(o.status) for o in got if isinstance(o, TrackingResult)] == [
+        "shipped.label_created",
+        "delivered.left_at_safe_place",
+    ]
