@@ -318,3 +318,40 @@ def test_a_status_without_scans_is_a_result_not_an_error() -> None:
         "shipped.label_created",
         "delivered.left_at_safe_place",
     ]
+
+
+def _xml_mutations(payload: bytes) -> list[bytes]:
+    """The sample with one element's text replaced by garbage, or one element emptied or removed."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(payload)
+    count = sum(1 for _ in root.iter())
+    out = []
+    for index in range(min(count, 120)):
+        for mode in ("garbage", "empty", "remove"):
+            tree = ET.fromstring(payload)
+            nodes = list(tree.iter())
+            node = nodes[index]
+            if mode == "garbage":
+                node.text = "¿?<>"
+                for key in list(node.attrib)[:3]:
+                    node.attrib[key] = "x"
+            elif mode == "empty":
+                node.text = None
+                node.attrib.clear()
+            else:
+                parent = next((p for p in nodes if node in list(p)), None)
+                if parent is None:
+                    continue
+                parent.remove(node)
+            out.append(ET.tostring(tree))
+    return out
+
+
+@pytest.mark.parametrize("path", [p for p in SAMPLES if p.suffix == ".xml"], ids=lambda p: p.parent.name + "/" + p.stem)
+def test_damaged_xml_samples_never_escape_as_other_exceptions(path: Path) -> None:
+    adapter = REGISTRY.get(path.parent.name)
+    for payload in _xml_mutations(path.read_bytes()):
+        with contextlib.suppress(TrackingParseError):
+            for outcome in adapter.parse(payload):
+                outcome_document(outcome)
