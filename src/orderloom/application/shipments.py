@@ -179,14 +179,13 @@ def _apply_one(
     )
 
 
-def _plan(current_main: str, target: ShipmentStatus, actions: Mapping[str, str]) -> list[list[str]]:
-    """Action sequences to try in order: the precise action, then the main-level one; ship first if needed."""
-    precise = actions.get(str(target))
-    candidates = [a for a in (precise, _FALLBACK.get(target.main)) if a]
-    plans = [[a] for a in dict.fromkeys(candidates)]
+def _plan(current_main: str, action: str | None, target: ShipmentStatus) -> list[list[str]]:
+    """Action sequences to try for one action: alone, and with ``ship`` first for an order not shipped yet."""
+    if not action:
+        return []
     if current_main in _BEFORE_SHIPPED and target.main != "shipped":
-        plans = [["ship", *p] for p in plans] + plans
-    return plans
+        return [["ship", action], [action]]
+    return [[action]]
 
 
 def sync_order(
@@ -198,30 +197,52 @@ def sync_order(
     now: datetime,
     path: Sequence[ShipmentStatus] = (),
 ) -> tuple[str | None, str | None]:
-    """Move the order toward what its shipments say; returns (what happened, the order's status). When the target
-    came from this shipment, the order first walks the statuses the shipment passed through in this batch (steps
-    the state machine refuses are skipped), so out for delivery → failed attempt is not flattened to an exception."""
+    """Move the order toward what its shipments say; returns (what happened, the order's status). Tries the precise
+    action (``ship`` first for an order not shipped yet); if refused and the target came from this shipment, walks
+    the statuses the shipment passed through in this batch and tries again (so out for delivery → failed attempt is
+    not flattened to an exception); then the main-level fallback; else records the refusal."""
     siblings = uow.shipments.for_order(shipment.tenant_id, shipment.order_id)
     target = order_target([s.status for s in siblings])
     order = uow.orders.get(shipment.tenant_id, shipment.order_id)
     if target is None or (order.status.main, order.status.sub) == (target.main, target.sub):
         return None, str(order.status)
-    walked = []
-    if target == shipment.status:
-        for step in path[:-1]:
+    errors: list[str] = []
+    precise, fallback = actions.get(str(target)), _FALLBACK.get(target.main)
+    done = _first_plan(uow, shipment, _plan(order.status.main, precise, target), lifecycle, now, errors)
+    walked: list[str] = []
+    if done is None and target == shipment.status and len(path) > 1:
+        for step in path[:-1]:  # walk this batch's statuses, then try the precise action again
             action = actions.get(str(step))
             if action and _try_plan(uow, shipment, [action], lifecycle, now) is None:
                 walked.append(action)
-    errors = []
-    for plan in _plan(uow.orders.get(shipment.tenant_id, shipment.order_id).status.main, target, actions):
-        error = _try_plan(uow, shipment, plan, lifecycle, now)
-        if error is None:
-            order = uow.orders.get(shipment.tenant_id, shipment.order_id)
-            return "applied:" + "+".join([*walked, *plan]), str(order.status)
-        errors.append(error)
+        current = uow.orders.get(shipment.tenant_id, shipment.order_id).status.main
+        done = _first_plan(uow, shipment, _plan(current, precise, target), lifecycle, now, errors)
+    if done is None and fallback and fallback != precise:
+        current = uow.orders.get(shipment.tenant_id, shipment.order_id).status.main
+        done = _first_plan(uow, shipment, _plan(current, fallback, target), lifecycle, now, errors)
+    if done is not None:
+        order = uow.orders.get(shipment.tenant_id, shipment.order_id)
+        return "applied:" + "+".join([*walked, *done]), str(order.status)
     shipment.refuse_order_sync(action=actions.get(str(target), "?"), reason="; ".join(errors), now=now)
     order = uow.orders.get(shipment.tenant_id, shipment.order_id)
     return "refused: " + (errors[0] if errors else "no action for " + str(target)), str(order.status)
+
+
+def _first_plan(
+    uow: TrackingUnitOfWork,
+    shipment: Shipment,
+    plans: Sequence[Sequence[str]],
+    lifecycle: Lifecycle,
+    now: datetime,
+    errors: list[str],
+) -> Sequence[str] | None:
+    """The first plan that applies (collecting the refusals), or None."""
+    for plan in plans:
+        error = _try_plan(uow, shipment, plan, lifecycle, now)
+        if error is None:
+            return plan
+        errors.append(error)
+    return None
 
 
 def _try_plan(
