@@ -90,6 +90,8 @@ def test_webhook_applies_scans_and_the_order_follows(
     assert doc["status"] == {"main": "delivered", "sub": "signed"}
     assert len(doc["events"]) == 16 and doc["events"][0]["raw_code"] == "OK"
     assert doc["events"][0]["signatory"] == "CAMPAGNA"
+    assert doc["owner"] == "system" and "start_return" in doc["next_actions"] and doc["meaning"].startswith("Delivered")
+    assert doc["last_location"] == {"text": "Milan - Italy", "city": "Milan", "country": "IT", "facility": "MIL"}
     listed = client.get(f"/v1/orders/{order_id}/shipments", headers=auth).json()["items"]
     assert [s["id"] for s in listed] == [shipment["id"]]
     assert client.get(f"/v1/orders/{order_id}", headers=auth).json()["status"] == {"main": "delivered", "sub": "signed"}

@@ -15,7 +15,7 @@ from orderloom.application.orders import apply_action
 from orderloom.application.tracking import event_document
 from orderloom.application.tracking_ports import TrackingUnitOfWork
 from orderloom.domain.errors import DomainError
-from orderloom.domain.lifecycle import Lifecycle
+from orderloom.domain.lifecycle import Lifecycle, Status
 from orderloom.domain.shipments import ScanBatch, Shipment, order_target
 from orderloom.domain.telemetry import ColdChainRule, Geofence, Reading, evaluate
 from orderloom.domain.tracking import NoTracking, ShipmentStatus, TrackingOutcome, TrackingResult
@@ -267,9 +267,26 @@ def _try_plan(
     return None
 
 
-def shipment_document(shipment: Shipment, scans: Sequence[Any] = ()) -> dict[str, Any]:
-    """The public JSON of a shipment (``scans``: RecordedScan list, newest first in the output)."""
+def _guidance(shipment: Shipment, lifecycle: Lifecycle | None) -> dict[str, Any]:
+    """What the status means, who must act next, and the order actions it offers (from the lifecycle data)."""
+    if lifecycle is None or shipment.status is None:
+        return {"meaning": None, "owner": None, "next_actions": []}
+    status = Status(shipment.status.main, shipment.status.sub)
+    if not lifecycle.has_status(status):
+        return {"meaning": None, "owner": None, "next_actions": []}
+    sub = lifecycle.substatus(status)
+    return {"meaning": sub.meaning, "owner": sub.owner, "next_actions": list(sub.actions)}
+
+
+def shipment_document(
+    shipment: Shipment, scans: Sequence[Any] = (), *, lifecycle: Lifecycle | None = None
+) -> dict[str, Any]:
+    """The public JSON of a shipment (``scans``: RecordedScan list, newest first in the output); with the lifecycle,
+    also what its status means, who owns the next step and which actions are offered."""
+    latest = next((s for s in reversed(scans) if s.flag is None and s.event.location is not None), None)
     return {
+        **_guidance(shipment, lifecycle),
+        "last_location": latest.event.location.as_dict() if latest is not None else None,
         "id": shipment.id,
         "order_id": shipment.order_id,
         "carrier": shipment.carrier,

@@ -116,7 +116,7 @@ async def post_shipment(request: Request, tenant_id: Tenant, body: NewShipment) 
         raise Problem(
             409, "tracking-number-taken", str(exc), carrier=exc.carrier, tracking_number=exc.tracking_number
         ) from None
-    return shipment_document(shipment)
+    return shipment_document(shipment, lifecycle=container.lifecycle)
 
 
 @router.post("/v1/shipments/{shipment_id}/telemetry", summary="Cold-chain and GPS telemetry for a shipment")
@@ -147,13 +147,14 @@ def _read(container: Container) -> Any:
 @router.get("/v1/shipments/{shipment_id}", summary="One shipment with its carrier scans")
 def get_shipment(request: Request, tenant_id: Tenant, shipment_id: str) -> dict[str, Any]:
     """The shipment, its semantic status and every stored scan (newest first, with mapping and flags)."""
-    with _read(container_of(request)) as conn:
+    container = container_of(request)
+    with _read(container) as conn:
         repo = SqlShipmentRepository(conn)
         try:
             shipment = repo.get(tenant_id, shipment_id)
         except ShipmentNotFound as exc:
             raise Problem(404, "not-found", str(exc)) from None
-        return shipment_document(shipment, repo.scans(tenant_id, shipment_id))
+        return shipment_document(shipment, repo.scans(tenant_id, shipment_id), lifecycle=container.lifecycle)
 
 
 @router.get("/v1/orders/{order_id}/shipments", summary="The shipments of an order")
@@ -163,4 +164,5 @@ def order_shipments(request: Request, tenant_id: Tenant, order_id: str) -> dict[
     container.queries.get_document(tenant_id, order_id)  # OrderNotFound → 404
     with _read(container) as conn:
         repo = SqlShipmentRepository(conn)
-        return {"items": [shipment_document(s) for s in repo.for_order(tenant_id, order_id)]}
+        items = repo.for_order(tenant_id, order_id)
+        return {"items": [shipment_document(s, lifecycle=container.lifecycle) for s in items]}
