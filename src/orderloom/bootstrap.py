@@ -15,15 +15,20 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from orderloom.adapters.carriers.code_maps import CodeMapStore, load_shipment_actions
+from orderloom.adapters.carriers.registry import default_registry as default_carrier_registry
 from orderloom.adapters.channels.registry import ChannelRegistry, default_registry
 from orderloom.adapters.messaging.handlers import count_event, log_event
+from orderloom.adapters.notify.channels import LogSink, SmtpNotifier, WebhookNotifier
 from orderloom.adapters.notify.http_webhooks import HttpxWebhookSender
+from orderloom.adapters.notify.templates import TemplateRenderer, load_policy, load_templates
 from orderloom.adapters.observability.tracing import event_scope, make_tracer_provider, tracing_enabled
 from orderloom.adapters.persistence.audit_reader import SqlAuditReader
 from orderloom.adapters.persistence.channel_store import SqlChannelStore
 from orderloom.adapters.persistence.engine import Engines, make_engines
 from orderloom.adapters.persistence.inventory_store import SqlInventoryReads
 from orderloom.adapters.persistence.messaging_store import SqlHandlerLedger, SqlOutboxReader
+from orderloom.adapters.persistence.notifications import SqlNotificationLedger
 from orderloom.adapters.persistence.queries import SqlOrderQueries
 from orderloom.adapters.persistence.retrying import RetryingRunner
 from orderloom.adapters.persistence.rules_store import SqlRuleHistory, SqlRuleStore
@@ -39,6 +44,7 @@ from orderloom.application.inventory import NearestFullStockSourcing
 from orderloom.application.inventory_handlers import OrderStockHandler, inventory_subscriptions
 from orderloom.application.inventory_ports import Sourcing
 from orderloom.application.messagebus import MessageBus, Subscription
+from orderloom.application.notifications import Notifier, ShipmentNotifications
 from orderloom.application.order_checks import AllowAllCompliance, AllowAllInventory, OrderCheck
 from orderloom.application.periodic import PeriodicWorker
 from orderloom.application.ports import Publisher, RateLimiter, TransactionRunner, UnitOfWork
@@ -46,6 +52,7 @@ from orderloom.application.relay import OutboxRelay
 from orderloom.application.relay_worker import RelayWorker
 from orderloom.application.rules import RuleSets
 from orderloom.application.rules_intake import RulesIntake
+from orderloom.application.tracking import TrackingSetup
 from orderloom.application.webhooks import deliver_due, fan_out
 from orderloom.config import Settings
 from orderloom.domain.lifecycle import Lifecycle
@@ -105,6 +112,8 @@ class Container:
     tracer_provider: Any = None
     rate_limiter: RateLimiter | None = None
     channels: ChannelRegistry = field(default_factory=default_registry)
+    tracking: TrackingSetup | None = None
+    notifications: ShipmentNotifications | None = None
     _started: list[Any] = field(default_factory=list, repr=False)
     _checks: list[OrderCheck] = field(default_factory=list, repr=False)
 
@@ -213,6 +222,8 @@ def bootstrap(
         *inventory_subscriptions(stock_handler),
         *subscriptions,
     ]
+    notifications = _notifications(settings, engines, queries)
+    subs += [Subscription(f"notify:{t}", t, notifications) for t in NOTIFIED_EVENTS]
     tracer_provider = make_tracer_provider() if settings.tracing and not tracing_enabled() else None
     bus = MessageBus(
         ledger=ledger,
@@ -248,6 +259,45 @@ def bootstrap(
         webhook_worker=_webhook_worker(settings, webhooks, outbox),
         rules=rules,
         tracer_provider=tracer_provider,
+        tracking=_tracking(lifecycle),
+        notifications=notifications,
+    )
+
+
+NOTIFIED_EVENTS = (
+    "orderloom.shipment.scan_recorded",
+    "orderloom.shipment.status_changed",
+    "orderloom.shipment.arriving_soon",
+    "orderloom.shipment.cold_chain_breached",
+    "orderloom.shipment.delay_predicted",
+)
+
+
+def _notifications(settings: Settings, engines: Engines, queries: SqlOrderQueries) -> ShipmentNotifications:
+    notifiers: list[Notifier] = [LogSink()]
+    if settings.smtp_host:
+        notifiers.append(SmtpNotifier(settings.smtp_host, settings.smtp_port, sender=settings.notify_from))
+    if settings.notify_webhook_url:
+        notifiers.append(WebhookNotifier(settings.notify_webhook_url, settings.notify_webhook_secret))
+    doc = load_templates()
+    return ShipmentNotifications(
+        policy=load_policy(doc),
+        renderer=TemplateRenderer(doc),
+        orders=queries,
+        ledger=SqlNotificationLedger(engines.write, engines.read),
+        notifiers=notifiers,
+    )
+
+
+def _tracking(lifecycle: Lifecycle) -> TrackingSetup:
+    statuses = [str(s) for s in lifecycle.all_statuses()]
+    maps = CodeMapStore(statuses)
+    return TrackingSetup(
+        parsers=default_carrier_registry(),
+        maps=maps,
+        actions=load_shipment_actions(lifecycle.actions, statuses),
+        refresh_maps=maps.refresh,
+        reload_maps=maps.reload,
     )
 
 

@@ -51,3 +51,8 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=False, description="JSON log lines instead of console output")
+    smtp_host: str | None = Field(default=None, description="SMTP server for customer emails (none: no email)")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    notify_from: str = Field(default="orderloom@localhost", description="sender of customer emails")
+    notify_webhook_url: str | None = Field(default=None, description="signed webhook for customer notifications")
+    notify_webhook_secret: str = Field(default="", description="HMAC secret of the notification webhook")

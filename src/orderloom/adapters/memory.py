@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from orderloom.adapters.memory_inventory import InventoryState, MemoryInventory
+from orderloom.adapters.memory_shipments import MemoryShipments, ShipmentTables
 from orderloom.application.ports import StoredResponse, UnitOfWork
 from orderloom.domain.audit import GENESIS, AuditEntry, canonical_json, chain_hash
 from orderloom.domain.canonical import order_from_document, order_to_document
@@ -35,6 +36,7 @@ class MemoryStore:
     idempotency: dict[tuple[str, str], StoredResponse] = field(default_factory=dict)
     quarantine: dict[str, dict[str, Any]] = field(default_factory=dict)
     inventory: InventoryState = field(default_factory=InventoryState)
+    shipments: ShipmentTables = field(default_factory=ShipmentTables)
 
 
 class _Orders:
@@ -137,6 +139,7 @@ class MemoryUnitOfWork:
         self.idempotency = _Idempotency(state)
         self.quarantine = _Quarantine(state)
         self.inventory = MemoryInventory(state.inventory)
+        self.shipments = MemoryShipments(state.shipments)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

@@ -16,6 +16,7 @@ from orderloom.bootstrap import Container, bootstrap
 from orderloom.config import Settings
 from orderloom.entrypoints.api import (
     approvals,
+    carriers,
     channels,
     health,
     inventory,
@@ -23,6 +24,7 @@ from orderloom.entrypoints.api import (
     orders,
     quarantine,
     rules,
+    shipments,
     statuses,
     webhooks,
 )
@@ -68,7 +70,20 @@ def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAP
     )
     app.state.container = container
     app.state.key_cache = KeyCache()
-    for module in (health, statuses, orders, approvals, rules, locations, inventory, channels, quarantine, webhooks):
+    for module in (
+        health,
+        statuses,
+        orders,
+        approvals,
+        rules,
+        locations,
+        inventory,
+        channels,
+        quarantine,
+        shipments,
+        carriers,
+        webhooks,
+    ):
         app.include_router(module.router)
     # ingest hot path: a plain route ahead of the documented FastAPI one (same behaviour, no dependency solving)
     app.router.routes.insert(0, Route("/v1/orders", orders.create_order_fast, methods=["POST"]))

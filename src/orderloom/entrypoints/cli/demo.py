@@ -18,6 +18,7 @@ from orderloom.config import Settings
 from orderloom.domain.errors import DuplicateOrder, IllegalTransition
 from orderloom.domain.lifecycle import Status
 from orderloom.domain.values import Address, Customer, NewLine, NewOrder, Payment, Totals
+from orderloom.entrypoints.cli.demo_tracking import load_tracking_demo
 from orderloom.entrypoints.cli.rules import install_demo_rules
 
 __all__ = ["build_demo_order", "demo", "load_demo"]
@@ -216,6 +217,7 @@ def demo(
         from orderloom.entrypoints.cli.channel_demo import load_channel_demo
 
         channel_results = load_channel_demo(container, tenant_id=tenant_id)
+        shipments = load_tracking_demo(container, tenant_id=tenant_id, now=utc_now())
         container.relay.drain()
     finally:
         container.close()
@@ -225,5 +227,11 @@ def demo(
         held = f" → {', '.join(result.applied)}" if result.applied else ""
         why = f" ({result.reason})" if result.reason else ""
         err.print(f"channel demo: {label}: {result.state}{held}{why}", highlight=False, markup=False, soft_wrap=True)
+    for row in shipments:
+        out.print(
+            f"shipment {row['shipment_id']}: {row['carrier']} {row['tracking_number']} → {row['status']}",
+            highlight=False,
+            soft_wrap=True,
+        )
     out.print(f"demo tenant {tenant!r}: {created} new orders (of {orders}); API key:")
     print(key)

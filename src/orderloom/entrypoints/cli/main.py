@@ -214,7 +214,7 @@ def bench(quick: Annotated[bool, typer.Option(help="shorter runs")] = False) -> 
 
 
 def _register_more() -> None:
-    from orderloom.entrypoints.cli import channels, demo, importer, inventory, rules
+    from orderloom.entrypoints.cli import channels, demo, importer, inventory, rules, tracking
 
     app.command("demo")(demo.demo)
     app.command("import")(importer.import_orders)
@@ -222,6 +222,7 @@ def _register_more() -> None:
     app.add_typer(inventory.inventory_app, name="inventory")
     app.add_typer(inventory.locations_app, name="locations")
     app.add_typer(rules.rules_app, name="rules")
+    app.add_typer(tracking.app, name="tracking")
 
 
 _register_more()

@@ -1,0 +1,5 @@
+"""The australiapost carrier adapter."""
+
+from orderloom.adapters.carriers.australiapost.adapter import ADAPTER
+
+__all__ = ["ADAPTER"]
