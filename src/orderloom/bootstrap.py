@@ -18,14 +18,18 @@ from orderloom.adapters.persistence.audit_reader import SqlAuditReader
 from orderloom.adapters.persistence.engine import Engines, make_engines
 from orderloom.adapters.persistence.messaging_store import SqlHandlerLedger, SqlOutboxReader
 from orderloom.adapters.persistence.queries import SqlOrderQueries
+from orderloom.adapters.persistence.sla_store import SqlSlaStore
 from orderloom.adapters.persistence.tenants import SqlTenantDirectory
 from orderloom.adapters.persistence.writer import GroupCommitWriter, SqlTransactionRunner
+from orderloom.adapters.sla_policy_file import load_sla_policy
 from orderloom.application.messagebus import MessageBus, Subscription
 from orderloom.application.ports import TransactionRunner
 from orderloom.application.relay import OutboxRelay
 from orderloom.application.relay_worker import RelayWorker
+from orderloom.application.sla import order_sla_handler
 from orderloom.config import Settings
 from orderloom.domain.lifecycle import Lifecycle
+from orderloom.domain.sla import SlaPolicy
 
 __all__ = ["Container", "bootstrap", "load_lifecycle", "utc_now"]
 
@@ -60,6 +64,8 @@ class Container:
     relay: OutboxRelay
     relay_worker: RelayWorker
     audit: SqlAuditReader
+    sla_store: SqlSlaStore
+    sla_policy: SlaPolicy
     _started: list[Any] = field(default_factory=list, repr=False)
 
     def start(self, *, relay: bool | None = None) -> None:
@@ -94,9 +100,14 @@ def bootstrap(
     )
     outbox = SqlOutboxReader(engines.write, engines.read)
     ledger = SqlHandlerLedger(engines.write, engines.read)
+    sla_policy = load_sla_policy(lifecycle)
+    sla_store = SqlSlaStore(engines.write, engines.read)
+    sla_handler = order_sla_handler(store=sla_store, policy=sla_policy)
     subs = [
         Subscription("log_event", "*", log_event, durable=False),
         Subscription("count_event", "*", count_event, durable=False),
+        Subscription("sla_order_placed", "orderloom.order.placed", sla_handler),
+        Subscription("sla_order_status", "orderloom.order.status_changed", sla_handler),
         *subscriptions,
     ]
     bus = MessageBus(ledger=ledger, clock=utc_now, subscriptions=subs, max_attempts=settings.handler_max_attempts)
@@ -115,4 +126,6 @@ def bootstrap(
         relay=relay,
         relay_worker=RelayWorker(relay=relay, bus=bus, outbox=outbox, interval=settings.relay_interval),
         audit=SqlAuditReader(engines.read),
+        sla_store=sla_store,
+        sla_policy=sla_policy,
     )

@@ -185,3 +185,8 @@ quarantine = sa.Table(
     sa.Column("received_at", UtcDateTime(), nullable=False),
     sa.Column("resolved_at", UtcDateTime(), nullable=True),
 )
+
+# Tables of other areas share ``metadata``; importing them here makes ``metadata`` know every table.
+from orderloom.adapters.persistence import tables_sla as _tables_sla  # noqa: E402
+
+del _tables_sla

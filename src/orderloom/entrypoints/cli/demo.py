@@ -197,6 +197,7 @@ def demo(
 ) -> None:
     """Load the demo tenant; prints its API key as the last line."""
     from orderloom.entrypoints.cli.main import err, out
+    from orderloom.entrypoints.cli.sla import DEMO_SCAN_AHEAD, demo_scan
 
     container = bootstrap(Settings(), group_commit=False)
     try:
@@ -208,7 +209,12 @@ def demo(
         with Progress(console=err, transient=True) as progress:
             created = load_demo(container, tenant_id=tenant_id, count=orders, progress=progress)
         container.relay.drain()
+        sla = demo_scan(container)
     finally:
         container.close()
+    out.print(
+        f"sla scan {DEMO_SCAN_AHEAD} ahead: {sla.breaches} breach(es), {sla.warnings} warning(s) "
+        "in the inbox (GET /v1/sla/breaches)"
+    )
     out.print(f"demo tenant {tenant!r}: {created} new orders (of {orders}); API key:")
     print(key)

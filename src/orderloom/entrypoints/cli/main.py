@@ -176,10 +176,12 @@ def bench(quick: Annotated[bool, typer.Option(help="shorter runs")] = False) -> 
 
 
 def _register_more() -> None:
-    from orderloom.entrypoints.cli import demo, importer
+    from orderloom.entrypoints.cli import demo, importer, sla
 
     app.command("demo")(demo.demo)
     app.command("import")(importer.import_orders)
+    app.add_typer(sla.sla_app, name="sla")
+    worker_app.command("sla")(sla.worker_sla)
 
 
 _register_more()
