@@ -28,7 +28,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from orderloom.adapters.history.olist import DelayExample, default_olist_dir, load_examples
+from orderloom.adapters.history.olist import TEST_FROM, DelayExample, default_olist_dir, load_examples, time_split
 from orderloom.domain.delay_risk import (
     FEATURES,
     DelayModel,
@@ -40,16 +40,13 @@ from orderloom.domain.delay_risk import (
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_PATH = ROOT / "src" / "orderloom" / "data" / "models" / "delay_risk.json"
 RESULTS = ROOT / "bench" / "results" / "delay_model.json"
-CUTOFF = datetime(2018, 3, 1, 3, 0, tzinfo=UTC)  # 2018-03-01 00:00 Brasília time
 SMOOTHING = 30.0  # m-estimate weight of the prior in the target encodings
 SEED = 7
 
 
 def split(examples: list[DelayExample]) -> tuple[list[DelayExample], list[DelayExample]]:
     """Time-based split on the purchase time (the fixed split the tests use too)."""
-    train = [e for e in examples if (e.features.purchased_at or e.features.handed_over_at) < CUTOFF]
-    test = [e for e in examples if (e.features.purchased_at or e.features.handed_over_at) >= CUTOFF]
-    return train, test
+    return time_split(examples)
 
 
 def encodings(train: list[DelayExample]) -> dict[str, dict[str, float]]:
@@ -191,7 +188,7 @@ def main() -> int:
     naive = [-(v if v is not None else 0.0) for v in (feature_vector(e.features, enc)[0] for e in test)]
     results = {
         "split": {
-            "cutoff_purchase": CUTOFF.isoformat(),
+            "test_from_purchase": TEST_FROM.isoformat(),
             "train": len(train),
             "train_late": int(sum(yt)),
             "test": len(test),

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from orderloom.adapters.delay_model_file import load_delay_model
 from orderloom.adapters.messaging.handlers import count_event, log_event
 from orderloom.adapters.persistence.audit_reader import SqlAuditReader
 from orderloom.adapters.persistence.engine import Engines, make_engines
@@ -28,6 +29,7 @@ from orderloom.application.relay import OutboxRelay
 from orderloom.application.relay_worker import RelayWorker
 from orderloom.application.sla import order_sla_handler
 from orderloom.config import Settings
+from orderloom.domain.delay_risk import DelayModel
 from orderloom.domain.lifecycle import Lifecycle
 from orderloom.domain.sla import SlaPolicy
 
@@ -66,6 +68,7 @@ class Container:
     audit: SqlAuditReader
     sla_store: SqlSlaStore
     sla_policy: SlaPolicy
+    delay_model: DelayModel
     _started: list[Any] = field(default_factory=list, repr=False)
 
     def start(self, *, relay: bool | None = None) -> None:
@@ -128,4 +131,5 @@ def bootstrap(
         audit=SqlAuditReader(engines.read),
         sla_store=sla_store,
         sla_policy=sla_policy,
+        delay_model=load_delay_model(),
     )

@@ -101,7 +101,7 @@ class SlaScanSummary:
         }
 
 
-def scan_sla(*, store: SlaStore, now: datetime, batch: int = 2000, keep_flags: int = 100) -> SlaScanSummary:
+def scan_sla(*, store: SlaStore, now: datetime, batch: int = 5000, keep_flags: int = 100) -> SlaScanSummary:
     """Flag every clock whose warning or deadline has passed, in batches; returns the summary."""
     started = time.perf_counter()
     summary = SlaScanSummary(now=now)

@@ -12,12 +12,15 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
+
+from orderloom.domain.events import Event
 
 __all__ = [
     "FEATURES",
     "DelayFeatures",
     "DelayModel",
+    "ShipmentDelayPredicted",
     "feature_vector",
     "haversine_km",
     "precision_recall_at",
@@ -241,3 +244,11 @@ def precision_recall_at(scores: Sequence[float], labels: Sequence[bool], thresho
     precision = hits / len(alerts) if alerts else 0.0
     recall = hits / positives if positives else 0.0
     return precision, recall, len(alerts)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShipmentDelayPredicted(Event):
+    """The delay model expects a shipment to miss its promised date (raised ahead of time, once per shipment)."""
+
+    TYPE: ClassVar[str] = "orderloom.shipment.delay_predicted"
+    AGGREGATE: ClassVar[str] = "shipment"

@@ -16,9 +16,11 @@ from pathlib import Path
 
 from orderloom.domain.delay_risk import DelayFeatures
 
-__all__ = ["DelayExample", "default_olist_dir", "load_examples"]
+__all__ = ["TEST_FROM", "DelayExample", "default_olist_dir", "load_examples", "time_split"]
 
 BRT = timezone(timedelta(hours=-3))
+TEST_FROM = datetime(2018, 3, 1, tzinfo=BRT)
+"""The fixed time split: orders purchased before March 2018 train the model, later ones test it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,3 +146,12 @@ def load_examples(folder: Path | None = None) -> list[DelayExample]:
         )
     out.sort(key=lambda e: (e.features.purchased_at or e.features.handed_over_at, e.order_id))
     return out
+
+
+def time_split(
+    examples: list[DelayExample], test_from: datetime = TEST_FROM
+) -> tuple[list[DelayExample], list[DelayExample]]:
+    """(train, test): purchased before ``test_from``, and from then on."""
+    train = [e for e in examples if (e.features.purchased_at or e.features.handed_over_at) < test_from]
+    test = [e for e in examples if (e.features.purchased_at or e.features.handed_over_at) >= test_from]
+    return train, test

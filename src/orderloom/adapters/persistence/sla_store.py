@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +25,13 @@ __all__ = ["SqlSlaStore"]
 
 _c = sla_clocks.c
 _x = sla_exceptions.c
+
+
+def _driver_value(value: Any, sqlite: bool) -> Any:
+    """A datetime as the driver stores it for UtcDateTime (naive UTC text on SQLite)."""
+    if isinstance(value, datetime) and sqlite:
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
 
 
 def _clock(row: Any) -> SlaClock:
@@ -146,23 +153,21 @@ class SqlSlaStore:
 
     @staticmethod
     def _mark(conn: sa.Connection, rows: Sequence[Any], values: dict[str, Any]) -> None:
+        """Clear the flagged times of these clock entries (one driver-level executemany; SQL built once)."""
         if not rows:
             return
-        stmt = (
-            sla_clocks.update()
-            .where(
-                _c.tenant_id == sa.bindparam("k_tenant"),
-                _c.subject_kind == sa.bindparam("k_kind"),
-                _c.subject_id == sa.bindparam("k_subject"),
-                _c.entry_id == sa.bindparam("k_entry"),
-            )
-            .values(values)
-        )
-        params = [
-            {"k_tenant": r.tenant_id, "k_kind": r.subject_kind, "k_subject": r.subject_id, "k_entry": r.entry_id}
-            for r in rows
-        ]
-        conn.execute(stmt, params)
+        sqlite = conn.dialect.name == "sqlite"
+        mark = "?" if sqlite else "%s"
+        names = tuple(values)
+        sets = ", ".join(f"{n} = {mark}" for n in names)
+        keys = " AND ".join(f"{k} = {mark}" for k in ("tenant_id", "subject_kind", "subject_id", "entry_id"))
+        fixed = tuple(_driver_value(values[n], sqlite) for n in names)
+        params = [(*fixed, r.tenant_id, r.subject_kind, r.subject_id, r.entry_id) for r in rows]
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(f"UPDATE sla_clocks SET {sets} WHERE {keys}", params)
+        finally:
+            cursor.close()
 
     def inbox(self, tenant_id: str, flt: SlaInboxFilter, *, limit: int, cursor: str | None) -> SlaInboxPage:
         q = sa.select(sla_exceptions).where(_x.tenant_id == tenant_id)

@@ -51,5 +51,4 @@ sla_exceptions = sa.Table(
     sa.Column("resolved_at", UtcDateTime(), nullable=True),
     sa.UniqueConstraint("tenant_id", "subject_kind", "subject_id", "entry_id", "level", name="uq_sla_exceptions_entry"),
     sa.Index("ix_sla_exceptions_tenant", "tenant_id", "id"),
-    sa.Index("ix_sla_exceptions_subject", "tenant_id", "subject_kind", "subject_id"),
 )

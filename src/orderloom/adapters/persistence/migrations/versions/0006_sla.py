@@ -66,13 +66,9 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_sla_exceptions_tenant", "sla_exceptions", ["tenant_id", "id"], unique=False)
-    op.create_index(
-        "ix_sla_exceptions_subject", "sla_exceptions", ["tenant_id", "subject_kind", "subject_id"], unique=False
-    )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_sla_exceptions_subject", table_name="sla_exceptions")
     op.drop_index("ix_sla_exceptions_tenant", table_name="sla_exceptions")
     op.drop_table("sla_exceptions")
     op.drop_index("ix_sla_clocks_warn", table_name="sla_clocks")
