@@ -35,12 +35,16 @@ from orderloom.domain.delay_risk import (
     feature_vector,
     precision_recall_at,
     roc_auc,
+    route_key,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_PATH = ROOT / "src" / "orderloom" / "data" / "models" / "delay_risk.json"
 RESULTS = ROOT / "bench" / "results" / "delay_model.json"
-SMOOTHING = 30.0  # m-estimate weight of the prior in the target encodings
+SMOOTHING = 100.0  # m-estimate weight of the prior in the target encodings
+FOLDS = 5  # training rows get out-of-fold encodings (their own outcome never feeds their features)
+TRANSIT_QUANTILE = 0.8
+MIN_ROUTE = 15
 SEED = 7
 
 
@@ -62,10 +66,43 @@ def encodings(train: list[DelayExample]) -> dict[str, dict[str, float]]:
             if key is not None:
                 counts[kind][key][0] += e.late
                 counts[kind][key][1] += 1
-    return {
+    rates = {
         kind: {k: round((late + SMOOTHING * prior) / (n + SMOOTHING), 5) for k, (late, n) in sorted(table.items())}
         for kind, table in counts.items()
     }
+    return rates | transit_tables(train)
+
+
+def _quantile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(q * len(values)))], 3)
+
+
+def transit_tables(train: list[DelayExample]) -> dict[str, dict[str, float]]:
+    """Hand-over-to-delivery days (80th percentile) per route with enough past orders, and per destination."""
+    route: dict[str, list[float]] = defaultdict(list)
+    dest: dict[str, list[float]] = defaultdict(list)
+    for e in train:
+        f = e.features
+        key = route_key(f.origin_region, f.destination_region)
+        if key is not None:
+            route[key].append(e.transit_days)
+        if f.destination_region is not None:
+            dest[f.destination_region].append(e.transit_days)
+    return {
+        "route_transit": {k: _quantile(v, TRANSIT_QUANTILE) for k, v in sorted(route.items()) if len(v) >= MIN_ROUTE},
+        "dest_transit": {k: _quantile(v, TRANSIT_QUANTILE) for k, v in sorted(dest.items()) if len(v) >= 5},
+    }
+
+
+def train_matrix(train: list[DelayExample]) -> tuple[Any, Any]:
+    """Training features with out-of-fold encodings: each row's rates come from the other folds only."""
+    x = np.zeros((len(train), len(FEATURES)))
+    for fold in range(FOLDS):
+        others = [e for i, e in enumerate(train) if i % FOLDS != fold]
+        rows = [i for i in range(len(train)) if i % FOLDS == fold]
+        x[rows], _ = matrix([train[i] for i in rows], encodings(others))
+    return x, np.array([int(e.late) for e in train])
 
 
 def matrix(examples: list[DelayExample], enc: dict[str, dict[str, float]]) -> tuple[Any, Any]:
@@ -114,9 +151,8 @@ def choose(train: list[DelayExample], quick: bool) -> tuple[dict[str, Any], floa
     """Pick hyper-parameters and the alert threshold on the last fifth of the training months (never on test)."""
     cut = int(len(train) * 0.8)
     inner, valid = train[:cut], train[cut:]
-    enc = encodings(inner)
-    xi, yi = matrix(inner, enc)
-    xv, yv = matrix(valid, enc)
+    xi, yi = train_matrix(inner)
+    xv, yv = matrix(valid, encodings(inner))
     tried = []
     for params in GRID[:2] if quick else GRID:
         p = fit_gbdt(xi, yi, params).predict_proba(xv)[:, 1]
@@ -163,7 +199,7 @@ def main() -> int:
     train, test = split(examples)
     params, threshold, tried = choose(train, args.quick)
     enc = encodings(train)
-    xt, yt = matrix(train, enc)
+    xt, yt = train_matrix(train)
     xs, ys = matrix(test, enc)
     gbdt = fit_gbdt(xt, yt, params)
     baseline, trees = export_trees(gbdt)

@@ -25,10 +25,13 @@ __all__ = [
     "haversine_km",
     "precision_recall_at",
     "roc_auc",
+    "route_key",
 ]
 
 FEATURES = (
     "hours_to_promise",
+    "route_transit_days",
+    "slack_days",
     "promised_days",
     "handover_days",
     "approval_hours",
@@ -120,6 +123,17 @@ def _goods(f: DelayFeatures) -> dict[str, float | None]:
     }
 
 
+def route_key(origin_region: str | None, destination_region: str | None) -> str | None:
+    """The key of a route in the transit-time table, e.g. ``SP>RJ``."""
+    return None if origin_region is None or destination_region is None else f"{origin_region}>{destination_region}"
+
+
+def _route_transit(f: DelayFeatures, encodings: Mapping[str, Mapping[str, float]]) -> float | None:
+    """Typical (80th percentile) hand-over-to-delivery days on the route in past orders, else to the destination."""
+    found = _lookup(encodings.get("route_transit", {}), route_key(f.origin_region, f.destination_region))
+    return found if found is not None else _lookup(encodings.get("dest_transit", {}), f.destination_region)
+
+
 def feature_vector(f: DelayFeatures, encodings: Mapping[str, Mapping[str, float]]) -> list[float | None]:
     """The model's inputs in ``FEATURES`` order; ``encodings`` maps region/category names to learned rates."""
     same = None
@@ -129,8 +143,12 @@ def feature_vector(f: DelayFeatures, encodings: Mapping[str, Mapping[str, float]
     approval = _hours(purchase, f.approved_at)
     promised = _hours(purchase, f.promised_at)
     handover = _hours(purchase, f.handed_over_at)
+    to_promise = _hours(f.handed_over_at, f.promised_at)
+    transit = _route_transit(f, encodings)
     values: dict[str, float | None] = {
-        "hours_to_promise": _hours(f.handed_over_at, f.promised_at),
+        "hours_to_promise": to_promise,
+        "route_transit_days": transit,
+        "slack_days": None if transit is None or to_promise is None else to_promise / 24.0 - transit,
         "promised_days": None if promised is None else promised / 24.0,
         "handover_days": None if handover is None else handover / 24.0,
         "approval_hours": approval,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,13 +25,6 @@ __all__ = ["SqlSlaStore"]
 
 _c = sla_clocks.c
 _x = sla_exceptions.c
-
-
-def _driver_value(value: Any, sqlite: bool) -> Any:
-    """A datetime as the driver stores it for UtcDateTime (naive UTC text on SQLite)."""
-    if isinstance(value, datetime) and sqlite:
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return value
 
 
 def _clock(row: Any) -> SlaClock:
@@ -131,43 +124,30 @@ class SqlSlaStore:
 
     def flag_due(self, now: datetime, *, limit: int) -> list[SlaFlag]:
         with self._write.begin() as conn:
-            breaches = self._take(conn, _c.due_at, now, limit)
-            self._mark(conn, breaches, {"due_at": None, "warn_at": None, "breached_at": now})
-            warnings = self._take(conn, _c.warn_at, now, limit - len(breaches)) if len(breaches) < limit else []
-            self._mark(conn, warnings, {"warn_at": None, "warned_at": now})
+            breaches = self._take(conn, _c.due_at, now, limit, {"due_at": None, "warn_at": None, "breached_at": now})
+            warnings: Sequence[Any] = []
+            if len(breaches) < limit:
+                warnings = self._take(conn, _c.warn_at, now, limit - len(breaches), {"warn_at": None, "warned_at": now})
             flags = [self._flag(r, "breach", now) for r in breaches] + [self._flag(r, "warning", now) for r in warnings]
             insert_rows(conn, sla_exceptions, [_exception_row(f) for f in flags])
             SqlOutbox(conn).add([sla_event(f) for f in flags])
         return flags
 
     @staticmethod
-    def _take(conn: sa.Connection, column: sa.Column[Any], now: datetime, limit: int) -> Sequence[Any]:
-        q = sa.select(sla_clocks).where(column <= now).order_by(column).limit(limit)
+    def _take(
+        conn: sa.Connection, column: sa.Column[Any], now: datetime, limit: int, clear: dict[str, Any]
+    ) -> Sequence[Any]:
+        """Clear the passed time of up to ``limit`` clocks (earliest first) in one UPDATE … RETURNING."""
+        due = sa.select(_c.tenant_id, _c.subject_kind, _c.subject_id).where(column <= now).order_by(column).limit(limit)
         if conn.dialect.name == "postgresql":
-            q = q.with_for_update(skip_locked=True)
-        return conn.execute(q).all()
+            due = due.with_for_update(skip_locked=True)
+        pk = sa.tuple_(_c.tenant_id, _c.subject_kind, _c.subject_id)
+        stmt = sla_clocks.update().where(pk.in_(due)).values(clear).returning(*sla_clocks.c)
+        return sorted(conn.execute(stmt).all(), key=lambda r: (r.deadline, r.subject_id))
 
     @staticmethod
     def _flag(row: Any, level: str, now: datetime) -> SlaFlag:
         return SlaFlag(id=new_id("slx"), clock=_clock(row), level=level, flagged_at=now, deadline=row.deadline)
-
-    @staticmethod
-    def _mark(conn: sa.Connection, rows: Sequence[Any], values: dict[str, Any]) -> None:
-        """Clear the flagged times of these clock entries (one driver-level executemany; SQL built once)."""
-        if not rows:
-            return
-        sqlite = conn.dialect.name == "sqlite"
-        mark = "?" if sqlite else "%s"
-        names = tuple(values)
-        sets = ", ".join(f"{n} = {mark}" for n in names)
-        keys = " AND ".join(f"{k} = {mark}" for k in ("tenant_id", "subject_kind", "subject_id", "entry_id"))
-        fixed = tuple(_driver_value(values[n], sqlite) for n in names)
-        params = [(*fixed, r.tenant_id, r.subject_kind, r.subject_id, r.entry_id) for r in rows]
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.executemany(f"UPDATE sla_clocks SET {sets} WHERE {keys}", params)
-        finally:
-            cursor.close()
 
     def inbox(self, tenant_id: str, flt: SlaInboxFilter, *, limit: int, cursor: str | None) -> SlaInboxPage:
         q = sa.select(sla_exceptions).where(_x.tenant_id == tenant_id)
