@@ -216,3 +216,38 @@ def test_redelivered_or_stale_events_do_not_restart_the_clock() -> None:
     clock = store.current(TENANT, "order", "ord_a")
     assert clock is not None and clock.state == "allocated.reserved"
     assert clock.entered_at == T0 + timedelta(hours=1)
+
+
+def test_worker_scans_on_a_timer_and_survives_a_failing_store() -> None:
+    import threading
+
+    from orderloom.application.sla_worker import SlaScanWorker
+
+    store = MemorySlaStore()
+    order_sla_handler(store=store, policy=POLICY)(placed("ord_a", T0, "confirmed.paid"))
+    seen: list[int] = []
+    done = threading.Event()
+
+    def on_summary(summary: Any) -> None:
+        seen.append(summary.breaches)
+        if len(seen) >= 3:
+            done.set()
+
+    worker = SlaScanWorker(store=store, clock=lambda: T0 + timedelta(hours=3), interval=0.01, on_summary=on_summary)
+    worker.start()
+    assert done.wait(5)
+    worker.stop()
+    assert seen[:3] == [1, 0, 0]  # flagged once, then nothing more
+
+    class Broken(MemorySlaStore):
+        def flag_due(self, now: datetime, *, limit: int) -> list[Any]:
+            raise RuntimeError("database is locked")
+
+    broken = SlaScanWorker(store=Broken(), clock=lambda: T0, interval=0.01)
+    broken.start()
+    for _ in range(500):
+        if broken.failures >= 2:
+            break
+        threading.Event().wait(0.01)
+    broken.stop()
+    assert broken.failures >= 2 and broken.scans == 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import threading
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Annotated
@@ -12,6 +11,7 @@ import typer
 from rich.table import Table
 
 from orderloom.application.sla import SlaScanSummary, scan_sla
+from orderloom.application.sla_worker import SlaScanWorker
 from orderloom.bootstrap import Container, bootstrap, utc_now
 from orderloom.config import Settings
 from orderloom.entrypoints.cli.errors import CliError
@@ -110,20 +110,23 @@ def worker_sla(
     """Run the SLA scanner in the foreground until SIGINT/SIGTERM (one pass every --interval seconds)."""
     from orderloom.entrypoints.cli.main import out
 
-    stop = threading.Event()
+    container = bootstrap(Settings(), group_commit=False)
+    worker = SlaScanWorker(store=container.sla_store, clock=utc_now, interval=interval, on_summary=_print_flags)
 
     def _stop(_sig: int, _frame: FrameType | None) -> None:
-        stop.set()
+        worker.stop()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    container = bootstrap(Settings(), group_commit=False)
-    out.print(f"sla scanner running every {interval:g} s; Ctrl-C to stop")
+    out.print(f"sla scanner running every {interval:g} s; Ctrl-C to stop", soft_wrap=True)
     try:
-        while not stop.is_set():
-            summary = _scan(container, utc_now(), drain=False)
-            if summary.breaches or summary.warnings:
-                print_summary(summary)
-            stop.wait(interval)
+        worker.start()
+        worker.wait()
     finally:
+        worker.stop()
         container.close()
+
+
+def _print_flags(summary: SlaScanSummary) -> None:
+    if summary.breaches or summary.warnings:
+        print_summary(summary)
