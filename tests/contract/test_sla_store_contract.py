@@ -187,3 +187,74 @@ class TestPostgresSlaStore(SqlSlaStoreContract):
             conn.execute(sa.text("TRUNCATE sla_clocks, sla_exceptions"))
         yield SqlSlaStore(self.engines.write, self.engines.read)
         self.engines.dispose()
+
+
+class ConcurrentScanners:
+    """Two scanners on their own engines over the same clocks: every clock is flagged once, by one of them."""
+
+    url: str
+    engines: Engines
+
+    def tenant(self) -> str:
+        return f"ten_{uuid.uuid4().hex[:8]}"
+
+    def test_two_scanners_flag_each_clock_once(self, store: SlaStore) -> None:
+        import threading
+
+        t = self.tenant()
+        for i in range(300):
+            store.enter(clock(t, f"ord_{i:04d}", "confirmed.paid", at=T0 + timedelta(seconds=i)))
+        now = T0 + timedelta(days=2)
+        found: list[list[str]] = [[], []]
+
+        def scan(slot: int) -> None:
+            engines = make_engines(self.url)
+            try:
+                own = SqlSlaStore(engines.write, engines.read)
+                while flags := own.flag_due(now, limit=7):
+                    found[slot] += [f.clock.subject_id for f in flags if f.clock.tenant_id == t]
+            finally:
+                engines.dispose()
+
+        threads = [threading.Thread(target=scan, args=(i,)) for i in range(2)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(60)
+        flagged = found[0] + found[1]
+        assert sorted(flagged) == [f"ord_{i:04d}" for i in range(300)]
+        assert len(self.events_of_tenant(t)) == 300
+
+    def events_of_tenant(self, tenant: str) -> list[Any]:
+        engines = make_engines(self.url)
+        try:
+            with engines.read.connect() as conn:
+                return list(
+                    conn.execute(
+                        sa.select(outbox.c.event_id).where(
+                            outbox.c.tenant_id == tenant, outbox.c.type == "orderloom.sla.breached"
+                        )
+                    ).all()
+                )
+        finally:
+            engines.dispose()
+
+
+class TestSqliteConcurrentScanners(ConcurrentScanners):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[SlaStore]:
+        self.url = sqlite_url(tmp_path)
+        self.engines = make_engines(self.url)
+        yield SqlSlaStore(self.engines.write, self.engines.read)
+        self.engines.dispose()
+
+
+class TestPostgresConcurrentScanners(ConcurrentScanners):
+    @pytest.fixture
+    def store(self, postgres_url: str) -> Iterator[SlaStore]:
+        self.url = postgres_url
+        self.engines = make_engines(postgres_url)
+        with self.engines.write.begin() as conn:
+            conn.execute(sa.text("TRUNCATE sla_clocks, sla_exceptions"))
+        yield SqlSlaStore(self.engines.write, self.engines.read)
+        self.engines.dispose()
