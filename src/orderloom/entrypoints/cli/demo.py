@@ -214,7 +214,8 @@ def demo(
         container.close()
     out.print(
         f"sla scan {DEMO_SCAN_AHEAD} ahead: {sla.breaches} breach(es), {sla.warnings} warning(s) "
-        "in the inbox (GET /v1/sla/breaches)"
+        "in the inbox (GET /v1/sla/breaches)",
+        soft_wrap=True,
     )
     out.print(f"demo tenant {tenant!r}: {created} new orders (of {orders}); API key:")
     print(key)
