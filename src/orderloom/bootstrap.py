@@ -18,6 +18,7 @@ import yaml
 from orderloom.adapters.carriers.code_maps import CodeMapStore, load_shipment_actions
 from orderloom.adapters.carriers.registry import default_registry as default_carrier_registry
 from orderloom.adapters.channels.registry import ChannelRegistry, default_registry
+from orderloom.adapters.delay_model_file import load_delay_model
 from orderloom.adapters.messaging.handlers import count_event, log_event
 from orderloom.adapters.notify.channels import LogSink, SmtpNotifier, WebhookNotifier
 from orderloom.adapters.notify.http_webhooks import HttpxWebhookSender
@@ -32,12 +33,14 @@ from orderloom.adapters.persistence.notifications import SqlNotificationLedger
 from orderloom.adapters.persistence.queries import SqlOrderQueries
 from orderloom.adapters.persistence.retrying import RetryingRunner
 from orderloom.adapters.persistence.rules_store import SqlRuleHistory, SqlRuleStore
+from orderloom.adapters.persistence.sla_store import SqlSlaStore
 from orderloom.adapters.persistence.tenants import SqlTenantDirectory
 from orderloom.adapters.persistence.uow import SqlUnitOfWork
 from orderloom.adapters.persistence.webhooks import SqlWebhookStore
 from orderloom.adapters.persistence.writer import GroupCommitWriter, SqlTransactionRunner
 from orderloom.adapters.ratelimit import MemoryRateLimiter, SqlRateLimiter
 from orderloom.adapters.rules.cel_engine import CelRuleCompiler
+from orderloom.adapters.sla_policy_file import load_sla_policy
 from orderloom.adapters.validation import AddressQuality, BrCepIndex, FormatChecks, PriceConflictCheck
 from orderloom.application.channel_ports import ChannelStore
 from orderloom.application.inventory import NearestFullStockSourcing
@@ -52,11 +55,14 @@ from orderloom.application.relay import OutboxRelay
 from orderloom.application.relay_worker import RelayWorker
 from orderloom.application.rules import RuleSets
 from orderloom.application.rules_intake import RulesIntake
+from orderloom.application.sla import order_sla_handler
 from orderloom.application.tracking import TrackingSetup
 from orderloom.application.webhooks import deliver_due, fan_out
 from orderloom.config import Settings
+from orderloom.domain.delay_risk import DelayModel
 from orderloom.domain.lifecycle import Lifecycle
 from orderloom.domain.rules import ContextSchema
+from orderloom.domain.sla import SlaPolicy
 
 if TYPE_CHECKING:
     from orderloom.adapters.messaging.nats_bus import JetStreamConsumer, NatsLink
@@ -108,6 +114,9 @@ class Container:
     inventory_writer: TransactionRunner
     sourcing: Sourcing
     rules: RuleSets
+    sla_store: SqlSlaStore
+    sla_policy: SlaPolicy
+    delay_model: DelayModel
     nats: NatsLink | None = None
     tracer_provider: Any = None
     rate_limiter: RateLimiter | None = None
@@ -195,6 +204,9 @@ def bootstrap(
     )
     outbox = SqlOutboxReader(engines.write, engines.read)
     ledger = SqlHandlerLedger(engines.write, engines.read)
+    sla_policy = load_sla_policy(lifecycle)
+    sla_store = SqlSlaStore(engines.write, engines.read)
+    sla_handler = order_sla_handler(store=sla_store, policy=sla_policy)
     queries = SqlOrderQueries(engines.read)
     rules = RuleSets(
         store=SqlRuleStore(engines.write, engines.read),
@@ -220,6 +232,10 @@ def bootstrap(
         Subscription("rules_intake", "orderloom.order.placed", intake, durable=False),
         Subscription("webhook_fanout", "*", partial(_fan_out, webhooks)),
         *inventory_subscriptions(stock_handler),
+        # idempotent (a replayed event finds its clock already set), so not ledgered: a ledger write per event made
+        # the relay fall far behind ingest on SQLite
+        Subscription("sla_order_placed", "orderloom.order.placed", sla_handler, durable=False),
+        Subscription("sla_order_status", "orderloom.order.status_changed", sla_handler, durable=False),
         *subscriptions,
     ]
     notifications = _notifications(settings, engines, queries)
@@ -261,6 +277,9 @@ def bootstrap(
         tracer_provider=tracer_provider,
         tracking=_tracking(lifecycle),
         notifications=notifications,
+        sla_store=sla_store,
+        sla_policy=sla_policy,
+        delay_model=load_delay_model(),
     )
 
 

@@ -25,6 +25,7 @@ from orderloom.entrypoints.api import (
     quarantine,
     rules,
     shipments,
+    sla,
     statuses,
     webhooks,
 )
@@ -82,6 +83,7 @@ def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAP
         quarantine,
         shipments,
         carriers,
+        sla,
         webhooks,
     ):
         app.include_router(module.router)

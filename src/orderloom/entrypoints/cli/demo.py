@@ -200,6 +200,7 @@ def demo(
     """Load the demo tenant; prints its API key as the last line."""
     from orderloom.entrypoints.cli.demo_inventory import load_demo_stock
     from orderloom.entrypoints.cli.main import err, out
+    from orderloom.entrypoints.cli.sla import DEMO_SCAN_AHEAD, demo_scan
 
     container = bootstrap(Settings(), group_commit=False)
     try:
@@ -219,6 +220,7 @@ def demo(
         channel_results = load_channel_demo(container, tenant_id=tenant_id)
         shipments = load_tracking_demo(container, tenant_id=tenant_id, now=utc_now())
         container.relay.drain()
+        sla = demo_scan(container)
     finally:
         container.close()
     if rule_sets:
@@ -233,5 +235,10 @@ def demo(
             highlight=False,
             soft_wrap=True,
         )
+    out.print(
+        f"sla scan {DEMO_SCAN_AHEAD} ahead: {sla.breaches} breach(es), {sla.warnings} warning(s) "
+        "in the inbox (GET /v1/sla/breaches)",
+        soft_wrap=True,
+    )
     out.print(f"demo tenant {tenant!r}: {created} new orders (of {orders}); API key:")
     print(key)

@@ -214,7 +214,7 @@ def bench(quick: Annotated[bool, typer.Option(help="shorter runs")] = False) -> 
 
 
 def _register_more() -> None:
-    from orderloom.entrypoints.cli import channels, demo, importer, inventory, rules, tracking
+    from orderloom.entrypoints.cli import channels, demo, importer, inventory, rules, sla, tracking
 
     app.command("demo")(demo.demo)
     app.command("import")(importer.import_orders)
@@ -223,6 +223,8 @@ def _register_more() -> None:
     app.add_typer(inventory.locations_app, name="locations")
     app.add_typer(rules.rules_app, name="rules")
     app.add_typer(tracking.app, name="tracking")
+    app.add_typer(sla.sla_app, name="sla")
+    worker_app.command("sla")(sla.worker_sla)
 
 
 _register_more()
