@@ -15,6 +15,7 @@ import yaml
 
 from orderloom.adapters.messaging.handlers import count_event, log_event
 from orderloom.adapters.persistence.audit_reader import SqlAuditReader
+from orderloom.adapters.persistence.console_store import SqlConsoleStore
 from orderloom.adapters.persistence.engine import Engines, make_engines
 from orderloom.adapters.persistence.messaging_store import SqlHandlerLedger, SqlOutboxReader
 from orderloom.adapters.persistence.queries import SqlOrderQueries
@@ -60,6 +61,7 @@ class Container:
     relay: OutboxRelay
     relay_worker: RelayWorker
     audit: SqlAuditReader
+    console: SqlConsoleStore
     _started: list[Any] = field(default_factory=list, repr=False)
 
     def start(self, *, relay: bool | None = None) -> None:
@@ -115,4 +117,5 @@ def bootstrap(
         relay=relay,
         relay_worker=RelayWorker(relay=relay, bus=bus, outbox=outbox, interval=settings.relay_interval),
         audit=SqlAuditReader(engines.read),
+        console=SqlConsoleStore(engines.write, engines.read),
     )

@@ -22,3 +22,6 @@ class Settings(BaseSettings):
     group_commit_max_batch: int = Field(default=256, ge=1, description="units of work per group commit")
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=False, description="JSON log lines instead of console output")
+    console_secret: str = Field(
+        default="", description="signs console sessions and tracking links; empty = a random one kept in the store"
+    )

@@ -185,3 +185,6 @@ quarantine = sa.Table(
     sa.Column("received_at", UtcDateTime(), nullable=False),
     sa.Column("resolved_at", UtcDateTime(), nullable=True),
 )
+
+# tables of other areas share ``metadata``; importing them here makes ``metadata`` know every table
+from orderloom.adapters.persistence import tables_console  # noqa: E402,F401

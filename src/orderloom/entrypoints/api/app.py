@@ -12,11 +12,12 @@ from starlette.routing import Route
 
 import orderloom
 from orderloom.bootstrap import Container
-from orderloom.entrypoints.api import health, orders, statuses
+from orderloom.entrypoints.api import health, kpis, orders, statuses
 from orderloom.entrypoints.api.auth import KeyCache
 from orderloom.entrypoints.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from orderloom.entrypoints.api.problems import install_problem_handlers
 from orderloom.entrypoints.api.schemas import openapi_components
+from orderloom.entrypoints.console import install_console
 
 __all__ = ["create_app"]
 
@@ -43,11 +44,12 @@ def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAP
     app = FastAPI(title="OrderLoom", version=orderloom.__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.container = container
     app.state.key_cache = KeyCache()
-    for module in (health, statuses, orders):
+    for module in (health, statuses, orders, kpis):
         app.include_router(module.router)
     # ingest hot path: a plain route ahead of the documented FastAPI one (same behaviour, no dependency solving)
     app.router.routes.insert(0, Route("/v1/orders", orders.create_order_fast, methods=["POST"]))
     install_problem_handlers(app)
+    install_console(app)
     app.add_middleware(BodyLimitMiddleware, limit=container.settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
 

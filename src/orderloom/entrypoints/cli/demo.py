@@ -18,6 +18,7 @@ from orderloom.config import Settings
 from orderloom.domain.errors import DuplicateOrder, IllegalTransition
 from orderloom.domain.lifecycle import Status
 from orderloom.domain.values import Address, Customer, NewLine, NewOrder, Payment, Totals
+from orderloom.entrypoints.cli.demo_console import ensure_demo_console
 
 __all__ = ["build_demo_order", "demo", "load_demo"]
 
@@ -208,7 +209,9 @@ def demo(
         with Progress(console=err, transient=True) as progress:
             created = load_demo(container, tenant_id=tenant_id, count=orders, progress=progress)
         container.relay.drain()
+        login = ensure_demo_console(container, tenant_id)
     finally:
         container.close()
+    out.print(f"console: /console  tenant {tenant!r}  user {login[0]!r}  password {login[1]!r}", highlight=False)
     out.print(f"demo tenant {tenant!r}: {created} new orders (of {orders}); API key:")
     print(key)

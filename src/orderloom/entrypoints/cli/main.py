@@ -176,10 +176,11 @@ def bench(quick: Annotated[bool, typer.Option(help="shorter runs")] = False) -> 
 
 
 def _register_more() -> None:
-    from orderloom.entrypoints.cli import demo, importer
+    from orderloom.entrypoints.cli import demo, importer, users
 
     app.command("demo")(demo.demo)
     app.command("import")(importer.import_orders)
+    app.add_typer(users.app, name="users")
 
 
 _register_more()

@@ -1,0 +1,64 @@
+"""Retrying a quarantined payload: canonical order payloads (from ``POST /v1/orders`` or canonical imports) go
+through the same decoding and placing as at intake; an accepted one is marked resolved."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import msgspec
+
+from orderloom.application.orders import place_order
+from orderloom.application.ports import UnitOfWork
+from orderloom.bootstrap import Container, utc_now
+from orderloom.domain.errors import DomainError, DuplicateOrder
+from orderloom.domain.values import NewOrder
+from orderloom.entrypoints.api.schemas import decode_new_order
+
+__all__ = ["RetryOutcome", "retry_quarantined"]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryOutcome:
+    """What a retry did: accepted (with the order id) or still refused (with the reason)."""
+
+    accepted: bool
+    message: str
+    order_id: str | None = None
+
+
+def _place(uow: UnitOfWork, *, args: dict[str, Any]) -> dict[str, Any]:
+    return place_order(uow=uow, **args)
+
+
+async def retry_quarantined(container: Container, *, tenant_id: str, qid: str, actor: str) -> RetryOutcome:
+    """Decode and place the payload again; resolve it when accepted, else keep it with the new reason."""
+    item = container.console.quarantined_payload(tenant_id, qid)
+    if item is None:
+        return RetryOutcome(False, f"{qid} is not waiting in quarantine (already resolved, or not this tenant's)")
+    try:
+        new: NewOrder = decode_new_order(item.payload)
+        doc = await container.writer.submit(
+            partial(
+                _place,
+                args={
+                    "tenant_id": tenant_id,
+                    "new": new,
+                    "lifecycle": container.lifecycle,
+                    "actor": f"console:{actor} (retry {qid})",
+                    "now": utc_now(),
+                },
+            )
+        )
+    except DuplicateOrder as exc:
+        # placed by an earlier retry (or re-sent by the channel): nothing is lost, so the payload is resolved
+        container.console.resolve_quarantined(tenant_id, qid)
+        existing = container.queries.find_by_channel_ref(tenant_id, exc.channel, exc.channel_order_id)
+        return RetryOutcome(True, f"already accepted as order {existing}", existing)
+    except (msgspec.DecodeError, DomainError) as exc:
+        reason = f"retry failed: {exc}"
+        container.console.note_retry_failure(tenant_id, qid, reason)
+        return RetryOutcome(False, reason)
+    container.console.resolve_quarantined(tenant_id, qid)
+    return RetryOutcome(True, f"accepted as order {doc['id']}", doc["id"])
