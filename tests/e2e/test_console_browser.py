@@ -226,7 +226,7 @@ def test_exception_inbox_retries_a_quarantined_payload(browser: Any, site: dict[
     page.screenshot(path=str(ARTIFACTS / "inbox.png"), full_page=True)
     row = page.locator("tr", has_text="WEB-RETRY-1")
     row.get_by_role("button", name="Retry").click()
-    result = page.get_by_role("status").filter(has_text="Accepted")
+    result = page.get_by_role("status").filter(has_text="accepted as order")
     result.wait_for()
     order_id = result.get_by_role("link").inner_text()
     assert order_id.startswith("ord_")
