@@ -153,8 +153,19 @@ def _quarantine_valid_payload(url: str) -> None:
         c.close()
 
 
+BROWSER_ERRORS: dict[int, list[str]] = {}
+
+
+def _shot(page: Any, name: str) -> None:
+    # caret="initial": hiding the caret would inject a <style>, which our Content-Security-Policy reports
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True, caret="initial")
+
+
 def _login(browser: Any, base: str, username: str, password: str, **context: Any) -> Any:
     page = browser.new_context(**context).new_page()
+    errors = BROWSER_ERRORS.setdefault(id(page), [])
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(base + "/console")
     page.get_by_label("Tenant").fill("demo")
     page.get_by_label("Username").fill(username)
@@ -184,18 +195,18 @@ def test_wrong_password_is_refused(browser: Any, site: dict[str, str]) -> None:
     page.get_by_label("Password").fill("not-the-password")
     page.get_by_role("button", name="Sign in").click()
     assert page.get_by_role("alert").inner_text() == "Wrong tenant, username or password."
-    page.screenshot(path=str(ARTIFACTS / "login-refused.png"))
+    _shot(page, "login-refused.png")
 
 
 def test_search_then_hold_and_release_updates_the_timeline(browser: Any, site: dict[str, str]) -> None:
     order = _order_in(site, "confirmed")
     page = _login(browser, site["base"], "admin", ADMIN_PASSWORD)
-    page.screenshot(path=str(ARTIFACTS / "orders.png"), full_page=True)
+    _shot(page, "orders.png")
     page.get_by_label("Order id, channel order id or customer email").fill(order["channel_order_id"])
     page.get_by_role("button", name="Search").click()
     page.wait_for_url(re.compile(r".*q=.*"))
     assert page.locator("table.list tbody tr").count() == 1
-    page.screenshot(path=str(ARTIFACTS / "search.png"))
+    _shot(page, "search.png")
     page.get_by_role("link", name=order["channel_order_id"]).click()
     page.wait_for_url(re.compile(rf".*/console/orders/{order['id']}$"))
     timeline = page.locator("ol.timeline > li.audit")
@@ -207,23 +218,24 @@ def test_search_then_hold_and_release_updates_the_timeline(browser: Any, site: d
     assert timeline.count() > before
     assert "customer called to change size" in timeline.first.inner_text()
     assert "by console:admin" in timeline.first.inner_text()
-    page.screenshot(path=str(ARTIFACTS / "order-held.png"), full_page=True)
+    _shot(page, "order-held.png")
 
     page.get_by_role("button", name="Release").click()
     page.locator(".status-line", has_text="released from hold").wait_for()
     assert "release" in timeline.first.inner_text().lower()
-    page.screenshot(path=str(ARTIFACTS / "order-released.png"), full_page=True)
+    _shot(page, "order-released.png")
     status = httpx.get(
         site["base"] + f"/v1/orders/{order['id']}", headers={"Authorization": f"Bearer {site['key']}"}, timeout=10
     ).json()["status"]
     assert status == {"main": "confirmed", "sub": "released_from_hold"}
+    assert BROWSER_ERRORS[id(page)] == []  # no script errors, no Content-Security-Policy violations
 
 
 def test_exception_inbox_retries_a_quarantined_payload(browser: Any, site: dict[str, str]) -> None:
     page = _login(browser, site["base"], "admin", ADMIN_PASSWORD)
     page.get_by_role("link", name="Exceptions").click()
     page.wait_for_url(re.compile(r".*/console/inbox$"))
-    page.screenshot(path=str(ARTIFACTS / "inbox.png"), full_page=True)
+    _shot(page, "inbox.png")
     row = page.locator("tr", has_text="WEB-RETRY-1")
     row.get_by_role("button", name="Retry").click()
     result = page.get_by_role("status").filter(has_text="accepted as order")
@@ -233,11 +245,12 @@ def test_exception_inbox_retries_a_quarantined_payload(browser: Any, site: dict[
     broken = page.locator("tr", has_text="truncated")
     broken.first.get_by_role("button", name="Retry").click()
     page.get_by_role("status").filter(has_text="retry failed").wait_for()
-    page.screenshot(path=str(ARTIFACTS / "inbox-retried.png"), full_page=True)
+    _shot(page, "inbox-retried.png")
     placed = httpx.get(
         site["base"] + f"/v1/orders/{order_id}", headers={"Authorization": f"Bearer {site['key']}"}, timeout=10
     ).json()
     assert placed["channel_order_id"] == "WEB-RETRY-1"
+    assert BROWSER_ERRORS[id(page)] == []
 
 
 def test_kpi_page_draws_the_time_series(browser: Any, site: dict[str, str]) -> None:
@@ -249,7 +262,7 @@ def test_kpi_page_draws_the_time_series(browser: Any, site: dict[str, str]) -> N
     assert sum(values) >= 80  # every demo order was placed in the last 30 days (plus the retried one)
     assert page.locator("figure.chart svg polyline").count() == 2
     assert page.locator("#kpi-orders").inner_text() == str(int(sum(values)))
-    page.screenshot(path=str(ARTIFACTS / "kpis.png"), full_page=True)
+    _shot(page, "kpis.png")
     api = httpx.get(
         site["base"] + "/v1/kpis?window=30d", headers={"Authorization": f"Bearer {site['key']}"}, timeout=10
     ).json()
@@ -268,12 +281,12 @@ def test_tracking_page_in_english_and_chinese(browser: Any, site: dict[str, str]
     assert en.locator("h1").inner_text() == "Being packed"
     assert en.locator("html").get_attribute("lang") == "en"
     assert en.locator(".progress li[aria-current=step]").inner_text() == "Being prepared"
-    en.screenshot(path=str(ARTIFACTS / "track-en.png"), full_page=True)
+    _shot(en, "track-en.png")
     zh = browser.new_context(locale="zh-CN", **phone).new_page()
     zh.goto(site["base"] + href)
     assert zh.locator("h1").inner_text() == "打包中"
     assert zh.locator("html").get_attribute("lang") == "zh-CN"
-    zh.screenshot(path=str(ARTIFACTS / "track-zh-CN.png"), full_page=True)
+    _shot(zh, "track-zh-CN.png")
     html = zh.content()
     for internal in ("ten_", "console:", "demo", "api-key", order["id"].lower(), "grand_total"):
         assert internal not in html.lower().replace(order["id"].lower()[4:], ""), internal
@@ -288,7 +301,7 @@ def test_viewer_sees_no_action_buttons_and_cannot_post(browser: Any, site: dict[
     assert page.locator("form.actions").count() == 0
     assert page.get_by_role("button", name="Cancel order").count() == 0
     assert "can view this order but not change it" in page.content()
-    page.screenshot(path=str(ARTIFACTS / "viewer-order.png"), full_page=True)
+    _shot(page, "viewer-order.png")
     csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', page.locator("body").get_attribute("hx-headers") or "")
     assert csrf is not None
     r = page.request.post(

@@ -359,3 +359,56 @@ def test_tracking_link_speaks_the_customers_language_and_leaks_nothing(site: Sit
     assert public.get(f"/track/{other['id'].removeprefix('ord_')}.{sig}").status_code == 404
     missing = public.get("/track/nothing-here", headers={"Accept-Language": "zh"})
     assert missing.status_code == 404 and "未找到该订单" in missing.text
+
+
+# ---- accounts and throttling --------------------------------------------------------------------------------
+def test_admins_manage_accounts_others_may_not(site: Site) -> None:
+    site.c.console.create_user(
+        tenant_id=site.tenant_id, username="ann", role="admin", password_hash=hash_password(PASSWORD)
+    )
+    admin = site.client("ann")
+    page = admin.get("/console/users")
+    assert page.status_code == 200 and "olga" in page.text and "vera" in page.text
+    assert 'href="/console/users"' in page.text
+    token = csrf_of(page.text)
+    r = admin.post(
+        "/console/users", data={"csrf_token": token, "username": "newbie", "role": "viewer", "password": "x"}
+    )
+    assert r.status_code == 422 and "at least 8 characters" in r.text
+    r = admin.post(
+        "/console/users", data={"csrf_token": token, "username": "olga", "role": "viewer", "password": "p" * 9}
+    )
+    assert r.status_code == 422 and "already exists" in r.text
+    r = admin.post(
+        "/console/users", data={"csrf_token": token, "username": "newbie", "role": "viewer", "password": "p" * 9}
+    )
+    assert r.status_code == 200 and "Account &#39;newbie&#39; (viewer) created." in r.text
+    assert login(site.client(), site.name, "newbie", "p" * 9).status_code == 303
+    operator = site.client("olga")
+    assert 'href="/console/users"' not in operator.get("/console/orders").text
+    assert operator.get("/console/users").status_code == 403
+    r = operator.post(
+        "/console/users",
+        data={
+            "csrf_token": _page_csrf(operator, "/console/inbox"),
+            "username": "x",
+            "role": "admin",
+            "password": "p" * 9,
+        },
+    )
+    assert r.status_code == 403 and site.c.console.credentials(tenant_name=site.name, username="x") is None
+
+
+def test_repeated_wrong_passwords_lock_the_account_for_a_while(site: Site) -> None:
+    client = site.client()
+    for _ in range(5):
+        assert login(client, site.name, "olga", "wrong-guess").status_code == 401
+    r = login(client, site.name, "olga", PASSWORD)
+    assert r.status_code == 429 and "Too many failed sign-ins" in r.text
+    assert login(client, site.name, "vera", PASSWORD).status_code == 303  # other accounts are unaffected
+
+
+def test_pages_carry_security_headers(site: Site) -> None:
+    r = site.client("olga").get("/console/orders")
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert r.headers["x-frame-options"] == "DENY" and r.headers["referrer-policy"] == "no-referrer"

@@ -172,3 +172,19 @@ def test_time_series_layout() -> None:
     assert [label for _, label in chart.y_ticks] == ["0", "5", "10", "15", "20"]
     empty = time_series_chart(["only"], {"orders": [0]})
     assert empty.y_max == 1.0 and len(empty.series["orders"]) == 1
+
+
+# ---- sign-in throttle ---------------------------------------------------------------------------------------
+def test_login_throttle_counts_failures_per_account_within_the_window() -> None:
+    from orderloom.entrypoints.console.throttle import LoginThrottle
+
+    t = LoginThrottle(limit=3, window=100)
+    for i in range(3):
+        assert t.retry_after("Acme", "olga", now=i) == 0
+        t.failed("acme", "Olga ", now=i)
+    assert t.retry_after("acme", "olga", now=10) == 91  # the oldest failure (t=0) leaves the window at 100
+    assert t.retry_after("acme", "vera", now=10) == 0
+    assert t.retry_after("acme", "olga", now=100.5) == 0
+    t.failed("acme", "olga", now=101)
+    t.succeeded("acme", "olga")
+    assert t.retry_after("acme", "olga", now=102) == 0

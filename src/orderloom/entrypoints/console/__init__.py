@@ -10,6 +10,7 @@ from starlette.staticfiles import StaticFiles
 
 from orderloom.entrypoints.console import pages, tracking
 from orderloom.entrypoints.console.session import Forbidden, LoginRequired
+from orderloom.entrypoints.console.throttle import LoginThrottle
 
 __all__ = ["install_console"]
 
@@ -28,6 +29,7 @@ def install_console(app: FastAPI) -> None:
         assert isinstance(exc, Forbidden)
         return pages.forbidden_page(request, exc)
 
+    app.state.login_throttle = LoginThrottle()
     app.include_router(pages.router)
     app.include_router(tracking.router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console_static")

@@ -3,6 +3,7 @@ the KPI dashboard. Thin: parse the form, call one application or query function,
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, time, timedelta
 from functools import partial
 from typing import Any
@@ -11,10 +12,10 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from orderloom.application.console import ConsoleUser, can_act
+from orderloom.application.console import ROLES, ConsoleUser, can_act, can_admin
 from orderloom.application.kpis import WINDOWS, kpi_report
 from orderloom.application.orders import apply_action
-from orderloom.application.passwords import verify_password
+from orderloom.application.passwords import hash_password, verify_password
 from orderloom.application.ports import OrderFilter, UnitOfWork
 from orderloom.bootstrap import Container, utc_now
 from orderloom.domain.errors import DomainError, FieldError, OrderNotFound, ValidationFailed
@@ -35,6 +36,7 @@ from orderloom.entrypoints.console.session import (
     server_secret,
     start_session,
 )
+from orderloom.entrypoints.console.throttle import LoginThrottle
 from orderloom.entrypoints.console.tracking import tracking_token
 
 __all__ = ["router"]
@@ -53,7 +55,13 @@ def _is_htmx(request: Request) -> bool:
 
 
 def _base(request: Request, user: ConsoleUser, **extra: Any) -> dict[str, Any]:
-    return {"user": user, "csrf": request.state.csrf, "can_act": can_act(user.role), **extra}
+    return {
+        "user": user,
+        "csrf": request.state.csrf,
+        "can_act": can_act(user.role),
+        "can_admin": can_admin(user.role),
+        **extra,
+    }
 
 
 # ---- sign-in --------------------------------------------------------------------------------------------------
@@ -89,11 +97,19 @@ async def login(request: Request) -> Response:
     form = await request.form()
     check_login_csrf(request, form)
     tenant, username = str(form.get("tenant", "")).strip(), str(form.get("username", "")).strip()
-    found = _container(request).console.credentials(tenant_name=tenant, username=username)
-    if found is None or not verify_password(str(form.get("password", "")), found[1]):
+    throttle: LoginThrottle = request.app.state.login_throttle
+    wait = throttle.retry_after(tenant, username)
+    if wait:
+        error = f"Too many failed sign-ins for this account; try again in {(wait + 59) // 60} minute(s)."
+        return _login_page(request, error=error, tenant=tenant, username=username, code=429)
+    found = await asyncio.to_thread(_container(request).console.credentials, tenant_name=tenant, username=username)
+    password = str(form.get("password", ""))
+    if found is None or not await asyncio.to_thread(verify_password, password, found[1]):
+        throttle.failed(tenant, username)
         return _login_page(
             request, error="Wrong tenant, username or password.", tenant=tenant, username=username, code=401
         )
+    throttle.succeeded(tenant, username)
     response = RedirectResponse("/console/orders", status_code=303)
     start_session(request, response, found[0])
     return response
@@ -327,6 +343,45 @@ def kpis_page(request: Request, window: str = "7d") -> Response:
     )
     context = _base(request, user, report=report, chart=chart, window=window, windows=list(WINDOWS))
     return render(request, "kpis.html", context)
+
+
+# ---- accounts (admin) -----------------------------------------------------------------------------------------
+def _require_admin(request: Request) -> ConsoleUser:
+    user = require_user(request)
+    if not can_admin(user.role):
+        raise Forbidden(f"your role ({user.role}) may not manage console accounts")
+    return user
+
+
+def _users_page(request: Request, user: ConsoleUser, *, note: str = "", error: str = "", code: int = 200) -> Response:
+    users = _container(request).console.list_users(user.tenant_id)
+    context = _base(request, user, users=users, roles=ROLES, note=note, error=error)
+    return render(request, "users.html", context, status_code=code)
+
+
+@router.get("/users", name="console_users")
+def users_page(request: Request) -> Response:
+    """The tenant's console accounts (admins only)."""
+    return _users_page(request, _require_admin(request))
+
+
+@router.post("/users")
+async def create_user(request: Request) -> Response:
+    """Add a console account to the admin's tenant."""
+    form = await request.form()
+    user = _require_admin(request)
+    check_csrf(request, form)
+    username, role = str(form.get("username", "")).strip(), str(form.get("role", ""))
+    try:
+        password_hash = await asyncio.to_thread(hash_password, str(form.get("password", "")))
+        _container(request).console.create_user(
+            tenant_id=user.tenant_id, username=username, role=role, password_hash=password_hash
+        )
+    except ValidationFailed as exc:
+        return _users_page(request, user, error="; ".join(e.message for e in exc.errors), code=422)
+    except ValueError as exc:  # the password is too short
+        return _users_page(request, user, error=str(exc), code=422)
+    return _users_page(request, user, note=f"Account {username!r} ({role}) created.")
 
 
 def forbidden_page(request: Request, exc: Forbidden) -> Response:
