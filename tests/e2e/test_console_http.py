@@ -221,6 +221,7 @@ def test_viewer_sees_no_buttons_and_every_change_is_403(site: Site) -> None:
         (f"/console/orders/{order['id']}/actions", {"action": "cancel"}),
         ("/console/inbox/release", {"order_id": held["id"]}),
         (f"/console/quarantine/{qid}/retry", {}),
+        ("/console/quarantine/retry", {"qid": qid}),
     ):
         r = client.post(path, data={"csrf_token": token, **data}, follow_redirects=False)
         assert r.status_code == 403, path
@@ -412,3 +413,21 @@ def test_pages_carry_security_headers(site: Site) -> None:
     r = site.client("olga").get("/console/orders")
     assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
     assert r.headers["x-frame-options"] == "DENY" and r.headers["referrer-policy"] == "no-referrer"
+
+
+def test_bulk_retry_of_quarantined_payloads(site: Site) -> None:
+    good = [msgspec.json.encode(example_order()) for _ in range(2)]
+
+    def put(uow: UnitOfWork) -> list[str]:
+        return [
+            uow.quarantine.put(tenant_id=site.tenant_id, source="api:/v1/orders", reason="earlier", payload=p)
+            for p in [*good, b"not json"]
+        ]
+
+    ids = site.c.tx.run(put)
+    client = site.client("olga")
+    inbox = client.get("/console/inbox").text
+    assert inbox.count('form="bulk-retry"') == 3 and "Retry selected" in inbox
+    r = client.post("/console/quarantine/retry", data={"csrf_token": csrf_of(inbox), "qid": ids})
+    assert r.status_code == 200 and "Retried 3: 2 accepted, 1 still refused." in r.text
+    assert [q.id for q in site.c.console.quarantined(site.tenant_id)] == [ids[2]]

@@ -309,6 +309,21 @@ async def bulk_release(request: Request) -> Response:
     return RedirectResponse(f"/console/inbox?note={note}", status_code=303)
 
 
+@router.post("/quarantine/retry", name="console_quarantine_bulk_retry")
+async def quarantine_bulk_retry(request: Request) -> Response:
+    """Retry the selected quarantined payloads; says how many were accepted."""
+    form = await request.form()
+    user = require_operator(request, form)
+    container = _container(request)
+    outcomes = [
+        await retry_quarantined(container, tenant_id=user.tenant_id, qid=str(qid), actor=user.username)
+        for qid in form.getlist("qid")[:200]
+    ]
+    accepted = sum(o.accepted for o in outcomes)
+    note = f"Retried {len(outcomes)}: {accepted} accepted, {len(outcomes) - accepted} still refused."
+    return RedirectResponse(f"/console/inbox?note={note}", status_code=303)
+
+
 @router.post("/quarantine/{qid}/retry", name="console_quarantine_retry")
 async def quarantine_retry(request: Request, qid: str) -> Response:
     """Run a quarantined canonical payload through intake again."""
@@ -341,7 +356,16 @@ def kpis_page(request: Request, window: str = "7d") -> Response:
         _chart_labels(series, window),
         {"orders": [b["orders"] for b in series], "held": [b["held"] for b in series]},
     )
-    context = _base(request, user, report=report, chart=chart, window=window, windows=list(WINDOWS))
+    now_by_status = container.console.order_status_counts(user.tenant_id)
+    context = _base(
+        request,
+        user,
+        report=report,
+        chart=chart,
+        window=window,
+        windows=list(WINDOWS),
+        by_status=[(m.name, now_by_status.get(m.name, 0)) for m in container.lifecycle.statuses],
+    )
     return render(request, "kpis.html", context)
 
 
