@@ -39,7 +39,30 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (rank - lo)
 
 
-def _setup(orders: int, db: Path) -> tuple[Any, Any, str]:
+def _bulk(container: Any, tenant_id: str, extra: int) -> None:
+    """``extra`` more demo orders, placed in bulk (1,000 per transaction) and left pending."""
+    import random
+
+    from orderloom.application.orders import record_placed_orders
+    from orderloom.domain.orders import Order
+    from orderloom.entrypoints.cli.demo import build_demo_order
+
+    rng = random.Random(11)
+    now = datetime.now(UTC)
+    for start in range(0, extra, 1000):
+        batch = [
+            Order.place(
+                tenant_id=tenant_id,
+                new=build_demo_order(rng, 1_000_000 + n, now),
+                lifecycle=container.lifecycle,
+                now=now,
+            )
+            for n in range(start, min(start + 1000, extra))
+        ]
+        container.tx.run(lambda uow, batch=batch: record_placed_orders(uow=uow, orders=batch, actor="bench"))
+
+
+def _setup(orders: int, extra: int, db: Path) -> tuple[Any, Any, str]:
     os.environ["ORDERLOOM_DATABASE_URL"] = f"sqlite:///{db}"
     from fastapi.testclient import TestClient
 
@@ -61,6 +84,8 @@ def _setup(orders: int, db: Path) -> tuple[Any, Any, str]:
     container = bootstrap(settings)
     tenant_id, key = container.tenants.create("demo")
     load_demo(container, tenant_id=tenant_id, count=orders)
+    if extra:
+        _bulk(container, tenant_id, extra)
     container.relay.drain()
     ensure_demo_console(container, tenant_id)
     container.console.set_password(tenant_id=tenant_id, username="admin", password_hash=hash_password(PASSWORD))
@@ -123,14 +148,15 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="fewer repetitions")
     p.add_argument("--orders", type=int, default=300, help="demo orders to load (default 300, like make run)")
+    p.add_argument("--extra", type=int, default=0, help="more pending orders placed in bulk, to see how pages scale")
     p.add_argument("--repeat", type=int, default=None, help="timed requests per page (default 50, quick 10)")
     p.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
     args = p.parse_args(argv)
     repeat = args.repeat or (10 if args.quick else 50)
     console = Console(width=110)
     with tempfile.TemporaryDirectory(prefix="ol-bench-console-") as tmp:
-        console.print(f"loading {args.orders} demo orders…")
-        client, container, key = _setup(args.orders, Path(tmp) / "ol.db")
+        console.print(f"loading {args.orders} demo orders (+{args.extra} in bulk)…")
+        client, container, key = _setup(args.orders, args.extra, Path(tmp) / "ol.db")
         try:
             results = {
                 name: {"path": path.split("?")[0], **_measure(client, path, hdr, repeat)}
@@ -138,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
             }
         finally:
             client.__exit__(None, None, None)
-    table = Table(title=f"Server-side render time, {args.orders} demo orders, {repeat} requests per page")
+    label = f"{args.orders} demo orders" + (f" + {args.extra} bulk" if args.extra else "")
+    table = Table(title=f"Server-side render time, {label}, {repeat} requests per page")
     for col in ("page", "p50 ms", "p95 ms", "max ms", "KB", f"≤{TARGET_MS:.0f} ms (p95)"):
         table.add_column(col, justify="left" if col == "page" else "right", no_wrap=True)
     for name, r in results.items():
@@ -152,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         "when": datetime.now(UTC).isoformat(),
         "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count()},
         "orders": args.orders,
+        "extra_bulk_orders": args.extra,
         "repeat": repeat,
         "target_ms": TARGET_MS,
         "pages": results,

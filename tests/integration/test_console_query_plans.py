@@ -29,6 +29,7 @@ def test_search_lookups_use_indexes(tmp_path: Path) -> None:
             base.where(orders.c.status_main == "on_hold").order_by(orders.c.id.desc()).limit(51),
             "ix_orders_tenant_status",
         ),
+        "newest first": (base.order_by(orders.c.id.desc()).limit(51), "ix_orders_tenant_newest"),
         "channel, newest first": (
             base.where(orders.c.channel == "web").order_by(orders.c.id.desc()).limit(51),
             "ix_orders_tenant_channel",
@@ -38,3 +39,22 @@ def test_search_lookups_use_indexes(tmp_path: Path) -> None:
         plan = _plan(engine, stmt)
         assert plan.startswith("SEARCH orders USING") and index in plan, f"{name}: {plan}"
         assert "TEMP B-TREE" not in plan, f"{name} sorts instead of reading the index in order: {plan}"
+
+
+def test_timeline_and_kpi_reads_go_through_the_orders_audit_index(tmp_path: Path) -> None:
+    from orderloom.adapters.persistence.tables import audit_log
+
+    engine = make_engines(sqlite_url(tmp_path)).read
+    timeline = sa.select(audit_log).where(audit_log.c.tenant_id == "t", audit_log.c.entity_id == "ord_1")
+    assert "ix_audit_log_entity" in _plan(engine, timeline)  # type: ignore[arg-type]
+    marks = (
+        sa.select(audit_log.c.entity_id, audit_log.c.action, sa.func.min(audit_log.c.at))
+        .where(
+            audit_log.c.tenant_id == "t",
+            audit_log.c.entity_id.in_(["ord_1", "ord_2"]),
+            audit_log.c.action.in_(["order.allocate", "order.hold"]),
+        )
+        .group_by(audit_log.c.entity_id, audit_log.c.action)
+    )
+    plan = _plan(engine, marks)  # type: ignore[arg-type]
+    assert "ix_audit_log_entity (tenant_id=? AND entity_id=?)" in plan, plan

@@ -23,6 +23,7 @@ from orderloom.domain.ids import new_id
 __all__ = ["QuarantinedPayload", "SqlConsoleStore"]
 
 _PREVIEW = 160
+_CHUNK = 500  # order ids per IN (…) when reading milestones
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,20 +146,19 @@ class SqlConsoleStore:
         text = text.strip()
         if not text:
             return []
-        column = orders.c.customer_email if "@" in text else None
+        if "@" in text:
+            conditions = [orders.c.customer_email == value for value in dict.fromkeys((text, text.lower()))]
+        else:
+            conditions = [orders.c.id == text, orders.c.channel_order_id == text]
+        found: set[str] = set()
         with self._read.connect() as conn:
-            if column is not None:
-                cond = sa.or_(column == text, column == text.lower())
-            else:
-                cond = sa.or_(orders.c.id == text, orders.c.channel_order_id == text)
-            return list(
-                conn.execute(
-                    sa.select(orders.c.id)
-                    .where(orders.c.tenant_id == tenant_id, cond)
-                    .order_by(orders.c.id.desc())
-                    .limit(limit)
-                ).scalars()
-            )
+            for cond in conditions:  # one indexed look-up each (an OR of them can make the planner scan)
+                found.update(
+                    conn.execute(sa.select(orders.c.id).where(orders.c.tenant_id == tenant_id, cond).limit(limit))
+                    .scalars()
+                    .all()
+                )
+        return sorted(found, reverse=True)[:limit]
 
     def documents(self, tenant_id: str, order_ids: Collection[str]) -> list[dict[str, Any]]:
         """Canonical documents of the given orders, newest first."""
@@ -260,18 +260,13 @@ class SqlConsoleStore:
         self, tenant_id: str, start: datetime, end: datetime, milestones: Mapping[str, set[str]]
     ) -> tuple[list[OrderFacts], int]:
         """Orders placed in [start, end) with their first milestone times, and payloads quarantined then."""
-        in_window = (orders.c.tenant_id == tenant_id, orders.c.placed_at >= start, orders.c.placed_at < end)
-        wanted = sorted(set().union(*milestones.values()))
         with self._read.connect() as conn:
-            placed = conn.execute(sa.select(orders.c.id, orders.c.channel, orders.c.placed_at).where(*in_window)).all()
-            marks = conn.execute(
-                sa.select(audit_log.c.entity_id, audit_log.c.action, audit_log.c.at)
-                .join(
-                    orders, sa.and_(orders.c.tenant_id == audit_log.c.tenant_id, orders.c.id == audit_log.c.entity_id)
+            placed = conn.execute(
+                sa.select(orders.c.id, orders.c.channel, orders.c.placed_at).where(
+                    orders.c.tenant_id == tenant_id, orders.c.placed_at >= start, orders.c.placed_at < end
                 )
-                .where(*in_window, audit_log.c.action.in_(wanted))
-                .order_by(audit_log.c.seq)
             ).all()
+            first = self._first_milestones(conn, tenant_id, [r.id for r in placed], milestones)
             quarantined = conn.execute(
                 sa.select(sa.func.count()).where(
                     quarantine.c.tenant_id == tenant_id,
@@ -279,11 +274,6 @@ class SqlConsoleStore:
                     quarantine.c.received_at < end,
                 )
             ).scalar_one()
-        first: dict[tuple[str, str], datetime] = {}
-        for entity_id, action, at in marks:
-            for name, actions in milestones.items():
-                if action in actions:
-                    first.setdefault((entity_id, name), datetime.fromisoformat(at))
         facts = [
             OrderFacts(
                 order_id=r.id,
@@ -297,3 +287,28 @@ class SqlConsoleStore:
             for r in placed
         ]
         return facts, int(quarantined)
+
+    @staticmethod
+    def _first_milestones(
+        conn: sa.Connection, tenant_id: str, order_ids: list[str], milestones: Mapping[str, set[str]]
+    ) -> dict[tuple[str, str], datetime]:
+        """(order id, milestone) → the first time, read per chunk of orders through ix_audit_log_entity."""
+        wanted = sorted(set().union(*milestones.values()))
+        first: dict[tuple[str, str], datetime] = {}
+        for i in range(0, len(order_ids), _CHUNK):
+            rows = conn.execute(
+                sa.select(audit_log.c.entity_id, audit_log.c.action, sa.func.min(audit_log.c.at))
+                .where(
+                    audit_log.c.tenant_id == tenant_id,
+                    audit_log.c.entity_id.in_(order_ids[i : i + _CHUNK]),
+                    audit_log.c.action.in_(wanted),
+                )
+                .group_by(audit_log.c.entity_id, audit_log.c.action)
+            ).all()
+            for entity_id, action, at in rows:
+                when = datetime.fromisoformat(at)
+                for name, actions in milestones.items():
+                    key = (entity_id, name)
+                    if action in actions and (key not in first or when < first[key]):
+                        first[key] = when
+        return first

@@ -31,3 +31,5 @@ console_secrets = sa.Table(
 
 # order search by channel order id alone (the unique key starts with channel)
 sa.Index("ix_orders_tenant_channel_order_id", orders.c.tenant_id, orders.c.channel_order_id)
+# the unfiltered list, newest first (the console's default view and GET /v1/orders without filters)
+sa.Index("ix_orders_tenant_newest", orders.c.tenant_id, orders.c.id)

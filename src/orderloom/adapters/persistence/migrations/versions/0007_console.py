@@ -1,4 +1,4 @@
-"""console: operator accounts, the server secret, and an index for search by channel order id
+"""console: operator accounts, the server secret, and indexes for search by channel order id and newest first
 
 Revision ID: 0007
 Revises: 0001
@@ -38,10 +38,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.create_index("ix_orders_tenant_channel_order_id", ["tenant_id", "channel_order_id"], unique=False)
+        batch_op.create_index("ix_orders_tenant_newest", ["tenant_id", "id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.drop_index("ix_orders_tenant_newest")
         batch_op.drop_index("ix_orders_tenant_channel_order_id")
     op.drop_table("console_secrets")
     op.drop_table("console_users")
