@@ -281,6 +281,7 @@ def test_tracking_page_in_english_and_chinese(browser: Any, site: dict[str, str]
     assert en.locator("h1").inner_text() == "Being packed"
     assert en.locator("html").get_attribute("lang") == "en"
     assert en.locator(".progress li[aria-current=step]").inner_text() == "Being prepared"
+    assert en.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scrolling
     _shot(en, "track-en.png")
     zh = browser.new_context(locale="zh-CN", **phone).new_page()
     zh.goto(site["base"] + href)
@@ -316,3 +317,54 @@ def test_viewer_sees_no_action_buttons_and_cannot_post(browser: Any, site: dict[
         site["base"] + f"/v1/orders/{order['id']}", headers={"Authorization": f"Bearer {site['key']}"}, timeout=10
     ).json()
     assert after["status"] == order["status"]
+
+
+def test_keyboard_only_sign_in_and_search(browser: Any, site: dict[str, str]) -> None:
+    order = _order_in(site, "pending")
+    page = browser.new_context().new_page()
+    page.goto(site["base"] + "/console/login")
+
+    def tab_to(element_id: str) -> None:
+        for _ in range(8):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.id") == element_id:
+                return
+        pytest.fail(f"#{element_id} is not reachable with Tab")
+
+    tab_to("tenant")
+    page.keyboard.type("demo")
+    page.keyboard.press("Tab")
+    page.keyboard.type("admin")
+    page.keyboard.press("Tab")
+    page.keyboard.type(ADMIN_PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/console/orders$"))
+    tab_to("q")
+    page.keyboard.type(order["channel_order_id"])
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*q=.*"))
+    link = page.get_by_role("link", name=order["channel_order_id"])
+    link.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(rf".*/console/orders/{order['id']}$"))
+
+
+def test_a_refused_htmx_action_is_shown_not_swallowed(browser: Any, site: dict[str, str]) -> None:
+    order = _order_in(site, "pending")
+    page = _login(browser, site["base"], "admin", ADMIN_PASSWORD)
+    page.goto(site["base"] + f"/console/orders/{order['id']}")
+    page.evaluate(
+        """() => {
+            document.body.setAttribute("hx-headers", '{"X-CSRF-Token": "stale"}');
+            document.querySelectorAll("input[name=csrf_token]").forEach(i => i.value = "stale");
+        }"""
+    )
+    page.get_by_role("button", name="Put on hold").click()
+    flash = page.locator("#flash")
+    flash.wait_for(state="visible")
+    assert "security token is missing or stale" in flash.inner_text()
+    _shot(page, "refused-action.png")
+    status = httpx.get(
+        site["base"] + f"/v1/orders/{order['id']}", headers={"Authorization": f"Bearer {site['key']}"}, timeout=10
+    ).json()["status"]
+    assert status == order["status"]

@@ -159,6 +159,11 @@ def test_tracking_texts_cover_every_main_status_in_both_languages() -> None:
         assert len(t["steps"]) == 6
         assert all(v["headline"] and v["next"] for v in t["statuses"].values())
     assert texts()["en"].keys() == texts()["zh-CN"].keys()
+    assert texts()["en"]["statuses"].keys() == texts()["zh-CN"]["statuses"].keys()
+    declared = {str(s) for s in load_lifecycle().all_statuses()}
+    overrides = {k for k in texts()["en"]["statuses"] if "." in k}
+    assert overrides <= declared, overrides - declared  # no typo'd sub-status
+    assert {k for k in declared if k.startswith("delivery_issue.")} <= overrides  # every delivery problem explained
 
 
 # ---- charts -------------------------------------------------------------------------------------------------

@@ -52,6 +52,8 @@ _STEP = {
     "closed": 5,
 }
 
+_NO_PROGRESS = frozenset({"closed.cancelled", "closed.rejected"})  # never got going: no progress bar
+
 TrackingProvider = Callable[[Container, str, dict[str, Any]], dict[str, Any] | None]
 TRACKING_PROVIDERS: list[TrackingProvider] = []
 """Extra facts for the page (``eta``, ``carrier``, ``tracking_number``, ``events``) from other areas, e.g.
@@ -173,7 +175,7 @@ def tracking_view(container: Container, tenant_id: str, doc: dict[str, Any], lan
         placed_at=doc["placed_at"],
         headline=status["headline"],
         next_step=status["next"],
-        step=None if (main, sub) == ("closed", "cancelled") else _STEP[main],
+        step=None if f"{main}.{sub}" in _NO_PROGRESS else _STEP[main],
         steps=list(t["steps"]),
         history=_history(t, container.queries.timeline(tenant_id, doc["id"])),
         items=[{"name": ln.get("name") or ln["sku"], "quantity": ln["quantity"]} for ln in doc["lines"]],
