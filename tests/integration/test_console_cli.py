@@ -57,7 +57,7 @@ def test_demo_prints_a_console_login_before_the_api_key(tmp_path: Path) -> None:
     r = _run(url, "demo", "--orders", "5", ORDERLOOM_DEMO_ADMIN_PASSWORD="chosen-pass-1")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.strip().splitlines()
-    assert "tenant 'demo'  user 'admin'  password 'chosen-pass-1'" in r.stdout
+    assert "console login (/console): tenant 'demo'  user 'admin'  password 'chosen-pass-1'" in r.stdout
     assert lines[-1].startswith("ol_")
     again = _run(url, "demo", "--orders", "5")
     password = again.stdout.split("password '")[1].split("'")[0]

@@ -212,6 +212,6 @@ def demo(
         login = ensure_demo_console(container, tenant_id)
     finally:
         container.close()
-    out.print(f"console: /console  tenant {tenant!r}  user {login[0]!r}  password {login[1]!r}", highlight=False)
+    print(f"console login (/console): tenant {tenant!r}  user {login[0]!r}  password {login[1]!r}")  # unwrapped
     out.print(f"demo tenant {tenant!r}: {created} new orders (of {orders}); API key:")
     print(key)

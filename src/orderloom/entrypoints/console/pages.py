@@ -118,8 +118,8 @@ async def login(request: Request) -> Response:
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     """End the session."""
-    require_user(request)
-    check_csrf(request, await request.form())
+    form = await request.form()
+    await asyncio.to_thread(check_csrf, request, form)
     response = RedirectResponse("/console/login", status_code=303)
     end_session(response)
     return response
@@ -222,7 +222,7 @@ def _act(uow: UnitOfWork, *, args: dict[str, Any]) -> dict[str, Any]:
 async def order_action(request: Request, order_id: str) -> Response:
     """Apply an offered action; htmx gets the refreshed status, actions and timeline, a plain form a redirect."""
     form = await request.form()
-    user = require_operator(request, form)
+    user = await asyncio.to_thread(require_operator, request, form)  # reads the account: off the event loop
     container = _container(request)
     action = str(form.get("action", ""))
     message = ""
@@ -248,7 +248,7 @@ async def order_action(request: Request, order_id: str) -> Response:
             message = str(exc)
     if not _is_htmx(request):
         return RedirectResponse(f"/console/orders/{order_id}", status_code=303)
-    live = _live_context(container, user, order_id)
+    live = await asyncio.to_thread(_live_context, container, user, order_id)
     live["message"] = message
     return render(request, "_order_live.html", _base(request, user, **live))
 
@@ -287,7 +287,7 @@ def _ids(form: FormData) -> list[str]:
 async def bulk_release(request: Request) -> Response:
     """Release the selected held orders (each in its own transaction); says how many were released."""
     form = await request.form()
-    user = require_operator(request, form)
+    user = await asyncio.to_thread(require_operator, request, form)  # reads the account: off the event loop
     container = _container(request)
     released, refused = 0, []
     for order_id in _ids(form):
@@ -313,7 +313,7 @@ async def bulk_release(request: Request) -> Response:
 async def quarantine_bulk_retry(request: Request) -> Response:
     """Retry the selected quarantined payloads; says how many were accepted."""
     form = await request.form()
-    user = require_operator(request, form)
+    user = await asyncio.to_thread(require_operator, request, form)  # reads the account: off the event loop
     container = _container(request)
     outcomes = [
         await retry_quarantined(container, tenant_id=user.tenant_id, qid=str(qid), actor=user.username)
@@ -328,7 +328,7 @@ async def quarantine_bulk_retry(request: Request) -> Response:
 async def quarantine_retry(request: Request, qid: str) -> Response:
     """Run a quarantined canonical payload through intake again."""
     form = await request.form()
-    user = require_operator(request, form)
+    user = await asyncio.to_thread(require_operator, request, form)  # reads the account: off the event loop
     outcome = await retry_quarantined(_container(request), tenant_id=user.tenant_id, qid=qid, actor=user.username)
     if not _is_htmx(request):
         return RedirectResponse(f"/console/inbox?note={outcome.message}", status_code=303)
@@ -393,19 +393,26 @@ def users_page(request: Request) -> Response:
 async def create_user(request: Request) -> Response:
     """Add a console account to the admin's tenant."""
     form = await request.form()
-    user = _require_admin(request)
+    user = await asyncio.to_thread(_require_admin, request)
     check_csrf(request, form)
     username, role = str(form.get("username", "")).strip(), str(form.get("role", ""))
     try:
         password_hash = await asyncio.to_thread(hash_password, str(form.get("password", "")))
-        _container(request).console.create_user(
-            tenant_id=user.tenant_id, username=username, role=role, password_hash=password_hash
+        await asyncio.to_thread(
+            partial(
+                _container(request).console.create_user,
+                tenant_id=user.tenant_id,
+                username=username,
+                role=role,
+                password_hash=password_hash,
+            )
         )
     except ValidationFailed as exc:
-        return _users_page(request, user, error="; ".join(e.message for e in exc.errors), code=422)
+        error = "; ".join(e.message for e in exc.errors)
+        return await asyncio.to_thread(partial(_users_page, request, user, error=error, code=422))
     except ValueError as exc:  # the password is too short
-        return _users_page(request, user, error=str(exc), code=422)
-    return _users_page(request, user, note=f"Account {username!r} ({role}) created.")
+        return await asyncio.to_thread(partial(_users_page, request, user, error=str(exc), code=422))
+    return await asyncio.to_thread(partial(_users_page, request, user, note=f"Account {username!r} ({role}) created."))
 
 
 def forbidden_page(request: Request, exc: Forbidden) -> Response:

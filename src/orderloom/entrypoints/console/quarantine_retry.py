@@ -3,6 +3,7 @@ through the same decoding and placing as at intake; an accepted one is marked re
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -34,7 +35,8 @@ def _place(uow: UnitOfWork, *, args: dict[str, Any]) -> dict[str, Any]:
 
 async def retry_quarantined(container: Container, *, tenant_id: str, qid: str, actor: str) -> RetryOutcome:
     """Decode and place the payload again; resolve it when accepted, else keep it with the new reason."""
-    item = container.console.quarantined_payload(tenant_id, qid)
+    store = container.console
+    item = await asyncio.to_thread(store.quarantined_payload, tenant_id, qid)
     if item is None:
         return RetryOutcome(False, f"{qid} is not waiting in quarantine (already resolved, or not this tenant's)")
     try:
@@ -53,12 +55,14 @@ async def retry_quarantined(container: Container, *, tenant_id: str, qid: str, a
         )
     except DuplicateOrder as exc:
         # placed by an earlier retry (or re-sent by the channel): nothing is lost, so the payload is resolved
-        container.console.resolve_quarantined(tenant_id, qid)
-        existing = container.queries.find_by_channel_ref(tenant_id, exc.channel, exc.channel_order_id)
+        await asyncio.to_thread(store.resolve_quarantined, tenant_id, qid)
+        existing = await asyncio.to_thread(
+            container.queries.find_by_channel_ref, tenant_id, exc.channel, exc.channel_order_id
+        )
         return RetryOutcome(True, f"already accepted as order {existing}", existing)
     except (msgspec.DecodeError, DomainError) as exc:
         reason = f"retry failed: {exc}"
-        container.console.note_retry_failure(tenant_id, qid, reason)
+        await asyncio.to_thread(store.note_retry_failure, tenant_id, qid, reason)
         return RetryOutcome(False, reason)
-    container.console.resolve_quarantined(tenant_id, qid)
+    await asyncio.to_thread(store.resolve_quarantined, tenant_id, qid)
     return RetryOutcome(True, f"accepted as order {doc['id']}", doc["id"])
