@@ -7,6 +7,7 @@ import asyncio
 from datetime import UTC, datetime, time, timedelta
 from functools import partial
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
@@ -39,7 +40,7 @@ from orderloom.entrypoints.console.session import (
 from orderloom.entrypoints.console.throttle import LoginThrottle
 from orderloom.entrypoints.console.tracking import tracking_token
 
-__all__ = ["router"]
+__all__ = ["forbidden_page", "router"]
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 PAGE = 50
@@ -279,6 +280,10 @@ def inbox_page(request: Request, sub: str = "", note: str = "") -> Response:
     return render(request, "inbox.html", context)
 
 
+def _to_inbox(note: str) -> Response:
+    return RedirectResponse("/console/inbox?" + urlencode({"note": note}), status_code=303)
+
+
 def _ids(form: FormData) -> list[str]:
     return [str(v) for v in form.getlist("order_id")][:500]
 
@@ -306,7 +311,7 @@ async def bulk_release(request: Request) -> Response:
         except DomainError:
             refused.append(order_id)
     note = f"Released {released} order(s)." + (f" Could not release: {', '.join(refused)}." if refused else "")
-    return RedirectResponse(f"/console/inbox?note={note}", status_code=303)
+    return _to_inbox(note)
 
 
 @router.post("/quarantine/retry", name="console_quarantine_bulk_retry")
@@ -321,7 +326,7 @@ async def quarantine_bulk_retry(request: Request) -> Response:
     ]
     accepted = sum(o.accepted for o in outcomes)
     note = f"Retried {len(outcomes)}: {accepted} accepted, {len(outcomes) - accepted} still refused."
-    return RedirectResponse(f"/console/inbox?note={note}", status_code=303)
+    return _to_inbox(note)
 
 
 @router.post("/quarantine/{qid}/retry", name="console_quarantine_retry")
@@ -331,8 +336,13 @@ async def quarantine_retry(request: Request, qid: str) -> Response:
     user = await asyncio.to_thread(require_operator, request, form)  # reads the account: off the event loop
     outcome = await retry_quarantined(_container(request), tenant_id=user.tenant_id, qid=qid, actor=user.username)
     if not _is_htmx(request):
-        return RedirectResponse(f"/console/inbox?note={outcome.message}", status_code=303)
-    return render(request, "_quarantine_result.html", _base(request, user, outcome=outcome, qid=qid))
+        return _to_inbox(outcome.summary)
+    item = (
+        None
+        if outcome.accepted
+        else await asyncio.to_thread(_container(request).console.quarantined_payload, user.tenant_id, qid)
+    )
+    return render(request, "_quarantine_result.html", _base(request, user, outcome=outcome, qid=qid, q=item))
 
 
 # ---- KPIs -----------------------------------------------------------------------------------------------------

@@ -28,6 +28,11 @@ class RetryOutcome:
     message: str
     order_id: str | None = None
 
+    @property
+    def summary(self) -> str:
+        """One line: the message and the order id, if any."""
+        return f"{self.message} {self.order_id}" if self.order_id else self.message
+
 
 def _place(uow: UnitOfWork, *, args: dict[str, Any]) -> dict[str, Any]:
     return place_order(uow=uow, **args)
@@ -59,10 +64,10 @@ async def retry_quarantined(container: Container, *, tenant_id: str, qid: str, a
         existing = await asyncio.to_thread(
             container.queries.find_by_channel_ref, tenant_id, exc.channel, exc.channel_order_id
         )
-        return RetryOutcome(True, f"already accepted as order {existing}", existing)
+        return RetryOutcome(True, "already accepted as order", existing)
     except (msgspec.DecodeError, DomainError) as exc:
         reason = f"retry failed: {exc}"
         await asyncio.to_thread(store.note_retry_failure, tenant_id, qid, reason)
         return RetryOutcome(False, reason)
     await asyncio.to_thread(store.resolve_quarantined, tenant_id, qid)
-    return RetryOutcome(True, f"accepted as order {doc['id']}", doc["id"])
+    return RetryOutcome(True, "accepted as order", doc["id"])
