@@ -182,7 +182,7 @@ def test_operator_actions_return_the_refreshed_block(site: Site) -> None:
         data={"csrf_token": token, "action": "hold", "reason": "call the customer"},
         headers=htmx,
     )
-    assert r.status_code == 200 and r.text.lstrip().startswith('<div id="order-live"')
+    assert r.status_code == 200 and r.text.lstrip().startswith('<section class="card" aria-labelledby="status-h">')
     assert "on hold" in r.text and "call the customer" in r.text and "by console:olga" in r.text
     assert site.status(order["id"]) == "on_hold.manual_review"
     r = client.post(
