@@ -368,3 +368,12 @@ def test_a_refused_htmx_action_is_shown_not_swallowed(browser: Any, site: dict[s
         site["base"] + f"/v1/orders/{order['id']}", headers={"Authorization": f"Bearer {site['key']}"}, timeout=10
     ).json()["status"]
     assert status == order["status"]
+
+
+def test_a_missing_browser_fails_when_ci_requires_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORDERLOOM_REQUIRE_SERVICES", "postgres,chromium")
+    with pytest.raises(pytest.fail.Exception, match="browser tests are required"):
+        _unavailable("chromium is not installed")
+    monkeypatch.setenv("ORDERLOOM_REQUIRE_SERVICES", "postgres")
+    with pytest.raises(pytest.skip.Exception):
+        _unavailable("chromium is not installed")
