@@ -431,3 +431,20 @@ def test_bulk_retry_of_quarantined_payloads(site: Site) -> None:
     r = client.post("/console/quarantine/retry", data={"csrf_token": csrf_of(inbox), "qid": ids})
     assert r.status_code == 200 and "Retried 3: 2 accepted, 1 still refused." in r.text
     assert [q.id for q in site.c.console.quarantined(site.tenant_id)] == [ids[2]]
+
+
+def test_api_gives_the_tracking_link_of_an_order(site: Site, container: Container) -> None:
+    order = site.place()
+    api = TestClient(site.app)
+    auth = {"Authorization": f"Bearer {site.key}"}
+    r = api.get(f"/v1/orders/{order['id']}/tracking-link", headers=auth)
+    assert r.status_code == 200
+    link = r.json()
+    assert link["url"] == "http://testserver" + link["path"] and link["path"].startswith("/track/")
+    page = site.client("olga").get(f"/console/orders/{order['id']}").text
+    assert f'href="{link["path"]}"' in page  # the same link the console shows
+    assert api.get(link["path"]).status_code == 200
+    _other, other_key = container.tenants.create(f"o-{uuid.uuid4().hex[:6]}")
+    r = api.get(f"/v1/orders/{order['id']}/tracking-link", headers={"Authorization": f"Bearer {other_key}"})
+    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+    assert api.get(f"/v1/orders/{order['id']}/tracking-link").status_code == 401

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 import orderloom
 from orderloom.bootstrap import Container
-from orderloom.entrypoints.api import health, kpis, orders, statuses
+from orderloom.entrypoints.api import health, kpis, orders, statuses, tracking_links
 from orderloom.entrypoints.api.auth import KeyCache
 from orderloom.entrypoints.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from orderloom.entrypoints.api.problems import install_problem_handlers
@@ -44,7 +44,7 @@ def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAP
     app = FastAPI(title="OrderLoom", version=orderloom.__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.container = container
     app.state.key_cache = KeyCache()
-    for module in (health, statuses, orders, kpis):
+    for module in (health, statuses, orders, kpis, tracking_links):
         app.include_router(module.router)
     # ingest hot path: a plain route ahead of the documented FastAPI one (same behaviour, no dependency solving)
     app.router.routes.insert(0, Route("/v1/orders", orders.create_order_fast, methods=["POST"]))
