@@ -387,6 +387,16 @@ def test_admins_manage_accounts_others_may_not(site: Site) -> None:
     assert login(site.client(), site.name, "newbie", "p" * 9).status_code == 303
     operator = site.client("olga")
     assert 'href="/console/users"' not in operator.get("/console/orders").text
+    viewer = site.client("vera")
+    page = admin.get("/console/users").text
+    r = admin.post("/console/users/ann/disable", data={"csrf_token": csrf_of(page)})
+    assert r.status_code == 422 and "cannot disable your own account" in r.text
+    r = admin.post("/console/users/vera/disable", data={"csrf_token": csrf_of(page)})
+    assert r.status_code == 200 and "Account &#39;vera&#39; disabled." in r.text
+    assert viewer.get("/console/orders", follow_redirects=False).status_code == 303  # the open session ended
+    assert login(site.client(), site.name, "vera", PASSWORD).status_code == 401
+    assert admin.post("/console/users/vera/disable", data={"csrf_token": csrf_of(page)}).status_code == 404
+    assert operator.post("/console/users/ann/disable", data={"csrf_token": csrf_of(page)}).status_code == 403
     assert operator.get("/console/users").status_code == 403
     r = operator.post(
         "/console/users",

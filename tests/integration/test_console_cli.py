@@ -49,6 +49,10 @@ def test_users_create_list_and_password(tmp_path: Path) -> None:
         url, "users", "password", "--tenant", "acme", "--username", "ghost", "--password-stdin", stdin="n3w-pass!\n"
     )
     assert r.returncode == 1 and "no console user 'ghost'" in r.stderr
+    assert _run(url, "users", "disable", "--tenant", "acme", "--username", "olga").returncode == 0
+    assert _run(url, "users", "list", "--tenant", "acme").stdout.split() == []
+    r = _run(url, "users", "disable", "--tenant", "acme", "--username", "olga")
+    assert r.returncode == 1 and "no active console user 'olga'" in r.stderr
 
 
 def test_demo_prints_a_console_login_before_the_api_key(tmp_path: Path) -> None:

@@ -41,6 +41,9 @@ class ConsoleUserStore(Protocol):
     def set_password(self, *, tenant_id: str, username: str, password_hash: str) -> bool:
         """Replace an account's password hash; False if there is no such account."""
 
+    def disable_user(self, *, tenant_id: str, username: str) -> bool:
+        """Stop an account from signing in; False if there is no such active account."""
+
     def credentials(self, *, tenant_name: str, username: str) -> tuple[ConsoleUser, str] | None:
         """The active account and its password hash, for a login."""
 

@@ -86,6 +86,20 @@ class SqlConsoleStore:
             )
         return bool(result.rowcount)
 
+    def disable_user(self, *, tenant_id: str, username: str) -> bool:
+        """Stop an account from signing in (its sessions end on their next request); False if none is active."""
+        with self._write.begin() as conn:
+            result = conn.execute(
+                console_users.update()
+                .where(
+                    console_users.c.tenant_id == tenant_id,
+                    console_users.c.username == username,
+                    console_users.c.disabled_at.is_(None),
+                )
+                .values(disabled_at=datetime.now(UTC))
+            )
+        return bool(result.rowcount)
+
     def _users(self) -> sa.Select[Any]:
         return (
             sa.select(console_users, tenants.c.name.label("tenant_name"))

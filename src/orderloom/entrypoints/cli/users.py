@@ -76,6 +76,24 @@ def set_password(
     print(f"password of {username!r} changed")
 
 
+@app.command("disable")
+def disable(
+    tenant: Annotated[str, typer.Option(help="tenant name")],
+    username: Annotated[str, typer.Option(help="login name")],
+) -> None:
+    """Stop a console account from signing in (open sessions end at their next request)."""
+    container = bootstrap(Settings(), group_commit=False)
+    try:
+        tenant_id = container.tenants.find(tenant)
+        if tenant_id is None:
+            raise CliError(f"no tenant named {tenant!r}")
+        if not container.console.disable_user(tenant_id=tenant_id, username=username):
+            raise CliError(f"no active console user {username!r} in tenant {tenant!r}")
+    finally:
+        container.close()
+    print(f"console user {username!r} disabled")
+
+
 @app.command("list")
 def list_users(tenant: Annotated[str, typer.Option(help="tenant name")]) -> None:
     """List a tenant's console accounts and roles."""

@@ -425,6 +425,24 @@ async def create_user(request: Request) -> Response:
     return await asyncio.to_thread(partial(_users_page, request, user, note=f"Account {username!r} ({role}) created."))
 
 
+@router.post("/users/{username}/disable")
+async def disable_user(request: Request, username: str) -> Response:
+    """Disable another account of the admin's tenant; its open sessions end at their next request."""
+    form = await request.form()
+    user = await asyncio.to_thread(_require_admin, request)
+    check_csrf(request, form)
+    if username == user.username:
+        return await asyncio.to_thread(
+            partial(_users_page, request, user, error="You cannot disable your own account.", code=422)
+        )
+    store = _container(request).console
+    done = await asyncio.to_thread(partial(store.disable_user, tenant_id=user.tenant_id, username=username))
+    note, error = (f"Account {username!r} disabled.", "") if done else ("", f"No active account {username!r}.")
+    return await asyncio.to_thread(
+        partial(_users_page, request, user, note=note, error=error, code=200 if done else 404)
+    )
+
+
 def forbidden_page(request: Request, exc: Forbidden) -> Response:
     """403 as a page (or a fragment for htmx)."""
     return render(request, "forbidden.html", {"message": exc.detail}, status_code=403)
