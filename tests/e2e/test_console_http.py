@@ -458,3 +458,20 @@ def test_api_gives_the_tracking_link_of_an_order(site: Site, container: Containe
     r = api.get(f"/v1/orders/{order['id']}/tracking-link", headers={"Authorization": f"Bearer {other_key}"})
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
     assert api.get(f"/v1/orders/{order['id']}/tracking-link").status_code == 401
+
+
+def test_payloads_without_a_decoder_are_listed_but_not_retried(site: Site) -> None:
+    qid = site.c.tx.run(
+        lambda uow: uow.quarantine.put(
+            tenant_id=site.tenant_id, source="carrier:acme-post", reason="unmapped code", payload=b"<xml/>"
+        )
+    )
+    client = site.client("olga")
+    inbox = client.get("/console/inbox").text
+    assert "carrier:acme-post" in inbox and "no retry for this source" in inbox
+    assert f'action="/console/quarantine/{qid}/retry"' not in inbox
+    r = client.post(
+        f"/console/quarantine/{qid}/retry", data={"csrf_token": csrf_of(inbox)}, headers={"HX-Request": "true"}
+    )
+    assert "cannot be retried here" in r.text
+    assert [q.id for q in site.c.console.quarantined(site.tenant_id)] == [qid]

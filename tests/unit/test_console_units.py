@@ -193,3 +193,12 @@ def test_login_throttle_counts_failures_per_account_within_the_window() -> None:
     t.failed("acme", "olga", now=101)
     t.succeeded("acme", "olga")
     assert t.retry_after("acme", "olga", now=102) == 0
+
+
+def test_quarantine_sources_map_to_decoders_by_prefix() -> None:
+    from orderloom.entrypoints.api.schemas import decode_new_order
+    from orderloom.entrypoints.console.quarantine_retry import decoder_for
+
+    assert decoder_for("api:/v1/orders") is decode_new_order
+    assert decoder_for("import:orders.ndjson:7") is decode_new_order
+    assert decoder_for("channel:unknown") is None and decoder_for("api") is None

@@ -22,7 +22,7 @@ from orderloom.bootstrap import Container, utc_now
 from orderloom.domain.errors import DomainError, FieldError, OrderNotFound, ValidationFailed
 from orderloom.domain.lifecycle import Status
 from orderloom.entrypoints.console.charts import time_series_chart
-from orderloom.entrypoints.console.quarantine_retry import retry_quarantined
+from orderloom.entrypoints.console.quarantine_retry import decoder_for, retry_quarantined
 from orderloom.entrypoints.console.rendering import render
 from orderloom.entrypoints.console.sections import sections_for
 from orderloom.entrypoints.console.session import (
@@ -276,6 +276,7 @@ def inbox_page(request: Request, sub: str = "", note: str = "") -> Response:
         note=note,
         meanings=hold_meanings,
         quarantined=container.console.quarantined(user.tenant_id),
+        retryable=lambda source: decoder_for(source) is not None,
     )
     return render(request, "inbox.html", context)
 
@@ -342,7 +343,8 @@ async def quarantine_retry(request: Request, qid: str) -> Response:
         if outcome.accepted
         else await asyncio.to_thread(_container(request).console.quarantined_payload, user.tenant_id, qid)
     )
-    return render(request, "_quarantine_result.html", _base(request, user, outcome=outcome, qid=qid, q=item))
+    context = _base(request, user, outcome=outcome, qid=qid, q=item, retryable=lambda src: decoder_for(src) is not None)
+    return render(request, "_quarantine_result.html", context)
 
 
 # ---- KPIs -----------------------------------------------------------------------------------------------------

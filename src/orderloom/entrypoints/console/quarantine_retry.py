@@ -4,6 +4,7 @@ through the same decoding and placing as at intake; an accepted one is marked re
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -17,7 +18,18 @@ from orderloom.domain.errors import DomainError, DuplicateOrder
 from orderloom.domain.values import NewOrder
 from orderloom.entrypoints.api.schemas import decode_new_order
 
-__all__ = ["RetryOutcome", "retry_quarantined"]
+__all__ = ["DECODERS", "RetryOutcome", "decoder_for", "retry_quarantined"]
+
+Decoder = Callable[[bytes], NewOrder]
+DECODERS: dict[str, Decoder] = {"api:/v1/orders": decode_new_order, "import:": decode_new_order}
+"""Quarantine source prefix → how to turn its payload into a NewOrder again. Channel adapters add theirs
+(e.g. ``"channel:shopify"``); payloads from other sources are shown without a retry button."""
+
+
+def decoder_for(source: str) -> Decoder | None:
+    """The decoder for a quarantine source, by longest matching prefix."""
+    matches = [prefix for prefix in DECODERS if source.startswith(prefix)]
+    return DECODERS[max(matches, key=len)] if matches else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +56,11 @@ async def retry_quarantined(container: Container, *, tenant_id: str, qid: str, a
     item = await asyncio.to_thread(store.quarantined_payload, tenant_id, qid)
     if item is None:
         return RetryOutcome(False, f"{qid} is not waiting in quarantine (already resolved, or not this tenant's)")
+    decode = decoder_for(item.source)
+    if decode is None:
+        return RetryOutcome(False, f"payloads from {item.source!r} cannot be retried here")
     try:
-        new: NewOrder = decode_new_order(item.payload)
+        new: NewOrder = decode(item.payload)
         doc = await container.writer.submit(
             partial(
                 _place,
