@@ -20,6 +20,7 @@ run: install
 	$(BIN)/orderloom db upgrade
 	$(BIN)/orderloom demo --orders 300
 	@echo "Serving on http://$(HOST):$(PORT)  (docs: http://$(HOST):$(PORT)/docs)"
+	@echo "Console: http://$(HOST):$(PORT)/console  (sign in with the tenant, user and password printed above)"
 	$(BIN)/orderloom serve --host $(HOST) --port $(PORT)
 
 test: install
@@ -35,6 +36,7 @@ bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/inventory.py
 	$(BIN)/python bench/rules.py
+	$(BIN)/python bench/console.py
 
 fmt: install
 	$(BIN)/ruff format src tests bench

@@ -26,6 +26,7 @@ from orderloom.adapters.notify.templates import TemplateRenderer, load_policy, l
 from orderloom.adapters.observability.tracing import event_scope, make_tracer_provider, tracing_enabled
 from orderloom.adapters.persistence.audit_reader import SqlAuditReader
 from orderloom.adapters.persistence.channel_store import SqlChannelStore
+from orderloom.adapters.persistence.console_store import SqlConsoleStore
 from orderloom.adapters.persistence.engine import Engines, make_engines
 from orderloom.adapters.persistence.inventory_store import SqlInventoryReads
 from orderloom.adapters.persistence.messaging_store import SqlHandlerLedger, SqlOutboxReader
@@ -117,6 +118,7 @@ class Container:
     sla_store: SqlSlaStore
     sla_policy: SlaPolicy
     delay_model: DelayModel
+    console: SqlConsoleStore
     nats: NatsLink | None = None
     tracer_provider: Any = None
     rate_limiter: RateLimiter | None = None
@@ -280,6 +282,7 @@ def bootstrap(
         sla_store=sla_store,
         sla_policy=sla_policy,
         delay_model=load_delay_model(),
+        console=SqlConsoleStore(engines.write, engines.read),
     )
 
 

@@ -56,3 +56,6 @@ class Settings(BaseSettings):
     notify_from: str = Field(default="orderloom@localhost", description="sender of customer emails")
     notify_webhook_url: str | None = Field(default=None, description="signed webhook for customer notifications")
     notify_webhook_secret: str = Field(default="", description="HMAC secret of the notification webhook")
+    console_secret: str = Field(
+        default="", description="signs console sessions and tracking links; empty = a random one kept in the store"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -23,6 +24,9 @@ def ol(*args: str, url: str, check: bool = True) -> subprocess.CompletedProcess[
     if check and r.returncode != 0:
         raise AssertionError(f"orderloom {' '.join(args)} failed ({r.returncode}): {r.stdout}\n{r.stderr}")
     return r
+
+
+AT_HEAD = re.compile(r"database at revision (\w+) \(head \1\)")
 
 
 def test_upgrade_twice_on_empty_database(tmp_path: Path) -> None:

@@ -60,7 +60,7 @@ def chain_hash(entry: AuditEntry, *, seq: int, prev_hash: str, before_json: str,
             after_json,
         ]
     )
-    return hashlib.sha256(material.encode()).hexdigest()
+    return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()  # total over any text
 
 
 def canonical_json(value: dict[str, Any] | None) -> str:

@@ -84,11 +84,13 @@ class SqlOrderQueries:
     def timeline(self, tenant_id: str, order_id: str) -> list[dict[str, Any]]:
         self.get_document(tenant_id, order_id)
         with self._engine.connect() as conn:
-            audits = conn.execute(
-                sa.select(audit_log)
-                .where(audit_log.c.tenant_id == tenant_id, audit_log.c.entity_id == order_id)
-                .order_by(audit_log.c.seq)
-            ).all()
+            # sorted here: an ORDER BY seq makes SQLite walk the tenant's whole chain instead of ix_audit_log_entity
+            audits = sorted(
+                conn.execute(
+                    sa.select(audit_log).where(audit_log.c.tenant_id == tenant_id, audit_log.c.entity_id == order_id)
+                ).all(),
+                key=lambda a: a.seq,
+            )
             events = conn.execute(
                 sa.select(outbox.c.payload, outbox.c.published_at, outbox.c.seq)
                 .where(outbox.c.tenant_id == tenant_id, outbox.c.aggregate_id == order_id)

@@ -20,6 +20,7 @@ from orderloom.entrypoints.api import (
     channels,
     health,
     inventory,
+    kpis,
     locations,
     orders,
     quarantine,
@@ -27,6 +28,7 @@ from orderloom.entrypoints.api import (
     shipments,
     sla,
     statuses,
+    tracking_links,
     webhooks,
 )
 from orderloom.entrypoints.api.auth import KeyCache
@@ -34,6 +36,7 @@ from orderloom.entrypoints.api.inventory_problems import install_inventory_probl
 from orderloom.entrypoints.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from orderloom.entrypoints.api.problems import install_problem_handlers
 from orderloom.entrypoints.api.schemas import openapi_components
+from orderloom.entrypoints.console import install_console
 
 __all__ = ["app_from_env", "create_app"]
 
@@ -85,12 +88,15 @@ def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAP
         carriers,
         sla,
         webhooks,
+        kpis,
+        tracking_links,
     ):
         app.include_router(module.router)
     # ingest hot path: a plain route ahead of the documented FastAPI one (same behaviour, no dependency solving)
     app.router.routes.insert(0, Route("/v1/orders", orders.create_order_fast, methods=["POST"]))
     install_problem_handlers(app)
     install_inventory_problems(app)
+    install_console(app)
     app.add_middleware(BodyLimitMiddleware, limit=container.settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
 

@@ -18,6 +18,7 @@ from orderloom.config import Settings
 from orderloom.domain.errors import DuplicateOrder, IllegalTransition
 from orderloom.domain.lifecycle import Status
 from orderloom.domain.values import Address, Customer, NewLine, NewOrder, Payment, Totals
+from orderloom.entrypoints.cli.demo_console import ensure_demo_console
 from orderloom.entrypoints.cli.demo_tracking import load_tracking_demo
 from orderloom.entrypoints.cli.rules import install_demo_rules
 
@@ -221,6 +222,7 @@ def demo(
         shipments = load_tracking_demo(container, tenant_id=tenant_id, now=utc_now())
         container.relay.drain()
         sla = demo_scan(container)
+        login = ensure_demo_console(container, tenant_id)
     finally:
         container.close()
     if rule_sets:
@@ -240,5 +242,6 @@ def demo(
         "in the inbox (GET /v1/sla/breaches)",
         soft_wrap=True,
     )
+    print(f"console login (/console): tenant {tenant!r}  user {login[0]!r}  password {login[1]!r}")  # unwrapped
     out.print(f"demo tenant {tenant!r}: {created} new orders (of {orders}); API key:")
     print(key)

@@ -214,7 +214,7 @@ def bench(quick: Annotated[bool, typer.Option(help="shorter runs")] = False) -> 
 
 
 def _register_more() -> None:
-    from orderloom.entrypoints.cli import channels, demo, importer, inventory, rules, sla, tracking
+    from orderloom.entrypoints.cli import channels, demo, importer, inventory, rules, sla, tracking, users
 
     app.command("demo")(demo.demo)
     app.command("import")(importer.import_orders)
@@ -225,6 +225,7 @@ def _register_more() -> None:
     app.add_typer(tracking.app, name="tracking")
     app.add_typer(sla.sla_app, name="sla")
     worker_app.command("sla")(sla.worker_sla)
+    app.add_typer(users.app, name="users")
 
 
 _register_more()
