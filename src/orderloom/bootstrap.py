@@ -22,13 +22,14 @@ from orderloom.adapters.persistence.inventory_store import SqlInventoryReads
 from orderloom.adapters.persistence.messaging_store import SqlHandlerLedger, SqlOutboxReader
 from orderloom.adapters.persistence.queries import SqlOrderQueries
 from orderloom.adapters.persistence.retrying import RetryingRunner
+from orderloom.adapters.persistence.routing_store import SqlRoutingReads
 from orderloom.adapters.persistence.rules_store import SqlRuleHistory, SqlRuleStore
 from orderloom.adapters.persistence.tenants import SqlTenantDirectory
 from orderloom.adapters.persistence.webhooks import SqlWebhookStore
 from orderloom.adapters.persistence.writer import GroupCommitWriter, SqlTransactionRunner
 from orderloom.adapters.ratelimit import MemoryRateLimiter, SqlRateLimiter
+from orderloom.adapters.routing_rates import load_rates
 from orderloom.adapters.rules.cel_engine import CelRuleCompiler
-from orderloom.application.inventory import NearestFullStockSourcing
 from orderloom.application.inventory_handlers import OrderStockHandler, inventory_subscriptions
 from orderloom.application.inventory_ports import Sourcing
 from orderloom.application.messagebus import MessageBus, Subscription
@@ -36,6 +37,7 @@ from orderloom.application.periodic import PeriodicWorker
 from orderloom.application.ports import Publisher, RateLimiter, TransactionRunner
 from orderloom.application.relay import OutboxRelay
 from orderloom.application.relay_worker import RelayWorker
+from orderloom.application.routing import CostRouter
 from orderloom.application.rules import RuleSets
 from orderloom.application.rules_intake import RulesIntake
 from orderloom.application.webhooks import deliver_due, fan_out
@@ -95,6 +97,7 @@ class Container:
     rules: RuleSets
     nats: NatsLink | None = None
     rate_limiter: RateLimiter | None = None
+    routing_reads: SqlRoutingReads | None = None
     _started: list[Any] = field(default_factory=list, repr=False)
 
     def start(self, *, relay: bool | None = None) -> None:
@@ -161,7 +164,7 @@ def bootstrap(
     )
     intake = RulesIntake(rules=rules, queries=queries, runner=tx, lifecycle=lifecycle, clock=utc_now)
     webhooks = SqlWebhookStore(engines.write, engines.read)
-    sourcing = NearestFullStockSourcing()
+    sourcing = CostRouter(rates=load_rates(), rules=rules)
     stock_handler = OrderStockHandler(
         runner=RetryingRunner(tx),
         lifecycle=lifecycle,
@@ -206,6 +209,7 @@ def bootstrap(
         webhooks=webhooks,
         webhook_worker=_webhook_worker(settings, webhooks, outbox),
         rules=rules,
+        routing_reads=SqlRoutingReads(engines.read),
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from orderloom.adapters.memory_inventory import InventoryState, MemoryInventory
 from orderloom.application.ports import StoredResponse, UnitOfWork
+from orderloom.application.routing_ports import RoutingRecord
 from orderloom.domain.audit import GENESIS, AuditEntry, canonical_json, chain_hash
 from orderloom.domain.canonical import order_from_document, order_to_document
 from orderloom.domain.errors import ConcurrencyConflict, DuplicateOrder, OrderNotFound
@@ -35,6 +36,27 @@ class MemoryStore:
     idempotency: dict[tuple[str, str], StoredResponse] = field(default_factory=dict)
     quarantine: dict[str, dict[str, Any]] = field(default_factory=dict)
     inventory: InventoryState = field(default_factory=InventoryState)
+    routing: list[RoutingRecord] = field(default_factory=list)
+
+
+class _Routing:
+    def __init__(self, state: MemoryStore) -> None:
+        self.s = state
+
+    def add(self, record: RoutingRecord) -> None:
+        self.s.routing.append(record)
+
+    def of_order(self, tenant_id: str, order_id: str) -> list[RoutingRecord]:
+        return [r for r in self.s.routing if (r.tenant_id, r.order_id) == (tenant_id, order_id)]
+
+    def orders_allocated_at(self, tenant_id: str, location_id: str) -> list[str]:
+        return sorted(
+            {
+                r.order_id
+                for r in self.s.inventory.reservations.values()
+                if (r.tenant_id, r.location_id, r.status, r.kind) == (tenant_id, location_id, "active", "stock")
+            }
+        )
 
 
 class _Orders:
@@ -137,6 +159,7 @@ class MemoryUnitOfWork:
         self.idempotency = _Idempotency(state)
         self.quarantine = _Quarantine(state)
         self.inventory = MemoryInventory(state.inventory)
+        self.routing = _Routing(state)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

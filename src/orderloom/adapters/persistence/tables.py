@@ -188,7 +188,8 @@ quarantine = sa.Table(
 
 # Tables of other areas live in their own modules on the same metadata; importing them here makes `metadata` whole.
 from orderloom.adapters.persistence import tables_inventory as _tables_inventory  # noqa: E402
+from orderloom.adapters.persistence import tables_routing as _tables_routing  # noqa: E402
 from orderloom.adapters.persistence import tables_rules as _tables_rules  # noqa: E402
 from orderloom.adapters.persistence import tables_scale as _tables_scale  # noqa: E402
 
-del _tables_inventory, _tables_rules, _tables_scale
+del _tables_inventory, _tables_routing, _tables_rules, _tables_scale

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from orderloom.adapters.persistence.fastinsert import insert_rows
 from orderloom.adapters.persistence.inventory_store import SqlInventoryRepository
+from orderloom.adapters.persistence.routing_store import SqlRoutingRecords
 from orderloom.adapters.persistence.tables import (
     audit_log,
     chain_heads,
@@ -277,6 +278,7 @@ class SqlUnitOfWork:
         self.idempotency = SqlIdempotency(conn)
         self.quarantine = SqlQuarantine(conn)
         self.inventory = SqlInventoryRepository(conn)
+        self.routing = SqlRoutingRecords(conn)
         self._savepoints = 0
 
     @contextmanager

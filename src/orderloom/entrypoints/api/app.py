@@ -13,7 +13,17 @@ from starlette.routing import Route
 import orderloom
 from orderloom.bootstrap import Container, bootstrap
 from orderloom.config import Settings
-from orderloom.entrypoints.api import approvals, health, inventory, locations, orders, rules, statuses, webhooks
+from orderloom.entrypoints.api import (
+    approvals,
+    health,
+    inventory,
+    locations,
+    orders,
+    routing,
+    rules,
+    statuses,
+    webhooks,
+)
 from orderloom.entrypoints.api.auth import KeyCache
 from orderloom.entrypoints.api.inventory_problems import install_inventory_problems
 from orderloom.entrypoints.api.middleware import BodyLimitMiddleware, MetricsMiddleware
@@ -45,7 +55,7 @@ def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAP
     app = FastAPI(title="OrderLoom", version=orderloom.__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.container = container
     app.state.key_cache = KeyCache()
-    for module in (health, statuses, orders, approvals, rules, locations, inventory, webhooks):
+    for module in (health, statuses, orders, approvals, rules, locations, inventory, routing, webhooks):
         app.include_router(module.router)
     # ingest hot path: a plain route ahead of the documented FastAPI one (same behaviour, no dependency solving)
     app.router.routes.insert(0, Route("/v1/orders", orders.create_order_fast, methods=["POST"]))

@@ -1,0 +1,51 @@
+"""Routing ports: where routing decisions (with their explanation) are stored, and the rules routing reads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from orderloom.domain.rules import Decision
+
+__all__ = ["RoutingHistory", "RoutingRecord", "RoutingRecords", "RoutingRules"]
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingRecord:
+    """One stored routing decision of an order: the explanation document and when it was made."""
+
+    tenant_id: str
+    order_id: str
+    decided_at: datetime
+    decision: dict[str, Any]
+
+
+class RoutingHistory(Protocol):
+    """Stored routing decisions, read."""
+
+    def of_order(self, tenant_id: str, order_id: str) -> list[RoutingRecord]:
+        """An order's decisions, oldest first."""
+
+
+class RoutingRecords(RoutingHistory, Protocol):
+    """Routing decisions of one transaction (``uow.routing``)."""
+
+    def add(self, record: RoutingRecord) -> None:
+        """Append a decision."""
+
+    def orders_allocated_at(self, tenant_id: str, location_id: str) -> list[str]:
+        """Ids of orders holding active stock reservations at a location, sorted."""
+
+
+class RoutingRules(Protocol):
+    """The rules engine as routing uses it (``RuleSets`` satisfies it)."""
+
+    def context_for(self, *, tenant_id: str, document: Mapping[str, Any]) -> dict[str, Any]:
+        """The rule context of an order document."""
+
+    def evaluate(
+        self, *, tenant_id: str, kind: str, context: Mapping[str, Any], order_id: str = "", channel: str = ""
+    ) -> Decision | None:
+        """The active version's decision (None when no version of the kind is active)."""

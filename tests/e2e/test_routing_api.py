@@ -1,0 +1,123 @@
+"""Routing over HTTP on SQLite and PostgreSQL: confirmed orders routed by cost with a stored explanation, the
+timeline line, no_source holds, and taking a location offline re-routes its orders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from orderloom.bootstrap import Container
+from orderloom.entrypoints.api.app import create_app
+from tests.conftest import example_order
+from tests.contract.test_inventory_contract import settle_outbox
+
+PROBLEM = "application/problem+json"
+BASE = "https://orderloom.dev/problems/"
+SF1 = {"id": "US-SF1", "name": "SF downtown", "type": "warehouse", "country": "US", "latitude": 37.7749,
+       "longitude": -122.4194}  # fmt: skip
+OAK = {"id": "US-OAK", "name": "Oakland", "type": "store", "country": "US", "latitude": 37.8044,
+       "longitude": -122.2712}  # fmt: skip
+SH = {"id": "CN-SH", "name": "Shanghai", "type": "warehouse", "country": "CN", "latitude": 31.2304,
+      "longitude": 121.4737}  # fmt: skip
+
+
+@pytest.fixture
+def client(container: Container, tenant: tuple[str, str]) -> Iterator[TestClient]:
+    with TestClient(create_app(container, manage_lifecycle=False)) as c:
+        yield c
+    settle_outbox(container.engines.write, [tenant[0]])
+
+
+@pytest.fixture
+def auth(tenant: tuple[str, str]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tenant[1]}"}
+
+
+def _problem(r: Any, status: int, kind: str) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == PROBLEM
+    body: dict[str, Any] = r.json()
+    assert body["type"] == BASE + kind
+    return body
+
+
+def _network(client: TestClient, auth: dict[str, str], stock: list[tuple[str, str, int]]) -> None:
+    for loc in (SF1, OAK, SH):
+        assert client.post("/v1/locations", json=loc, headers=auth).status_code == 201
+    lines = [{"sku": s, "location_id": loc, "quantity": q} for s, loc, q in stock]
+    r = client.post("/v1/inventory/receipts", json={"reference": "PO-1", "lines": lines}, headers=auth)
+    assert r.status_code == 201, r.text
+
+
+def _confirm(client: TestClient, auth: dict[str, str], container: Container) -> str:
+    oid: str = client.post("/v1/orders", json=example_order(), headers=auth).json()["id"]
+    assert client.post(f"/v1/orders/{oid}/actions/confirm", headers=auth).status_code == 200
+    container.relay.drain()
+    return oid
+
+
+def _status(client: TestClient, auth: dict[str, str], oid: str) -> tuple[str, str]:
+    s = client.get(f"/v1/orders/{oid}", headers=auth).json()["status"]
+    return s["main"], s["sub"]
+
+
+def test_confirmed_order_is_routed_by_cost_with_explanation_and_timeline_line(
+    client: TestClient, auth: dict[str, str], container: Container
+) -> None:
+    # both US locations hold everything (no ship-to coordinates: same country counts as 1,000 km, zone 2);
+    # handling decides: warehouse 2.50 vs store 4.50. Shanghai has no mug and may not ship abroad anyway.
+    _network(client, auth, [(s, loc, 5) for s in ("TSHIRT-BLK-M", "MUG-WHT") for loc in ("US-SF1", "US-OAK")])
+    oid = _confirm(client, auth, container)
+    assert _status(client, auth, oid) == ("allocated", "reserved")
+    body = client.get(f"/v1/orders/{oid}/routing", headers=auth).json()
+    # 3 units x 0.5 kg = 1.5 kg → economy zone 2: 9.00 + 2.50 for the started second kg; + handling
+    assert body["chosen"][0] | {"lines": [1, 2]} == body["chosen"][0]
+    assert [(c["location_id"], c["service"], c["total"]) for c in body["candidates"]] == [
+        ("US-SF1", "economy", "14.00"),
+        ("US-OAK", "economy", "16.00"),
+    ]
+    assert body["excluded"] == [{"location_id": "CN-SH", "reason": "cannot ship cross-border to US"}]
+    assert body["reserved_at"] == ["US-SF1"] and body["total"] == "14.00"
+    line = "US-SF1 (economy) chosen: ¥14.00 vs US-OAK ¥16.00; CN-SH excluded: cannot ship cross-border to US"
+    assert body["summary"] == line
+    tl = client.get(f"/v1/orders/{oid}/timeline", headers=auth).json()["entries"]
+    assert any(e.get("data", {}).get("reason") == line for e in tl if e["kind"] == "event")
+
+
+def test_routing_problems(client: TestClient, auth: dict[str, str]) -> None:
+    _problem(client.get("/v1/orders/ord_nope/routing", headers=auth), 404, "not-found")
+    oid = client.post("/v1/orders", json=example_order(), headers=auth).json()["id"]
+    _problem(client.get(f"/v1/orders/{oid}/routing", headers=auth), 404, "routing-not-found")
+    _problem(client.post("/v1/locations/NOPE/offline", headers=auth), 404, "location-not-found")
+
+
+def test_offline_location_reroutes_its_orders_and_holds_those_nobody_else_can_ship(
+    client: TestClient, auth: dict[str, str], container: Container
+) -> None:
+    _network(client, auth, [("TSHIRT-BLK-M", "US-SF1", 4), ("MUG-WHT", "US-SF1", 2), ("TSHIRT-BLK-M", "US-OAK", 2),
+                            ("MUG-WHT", "US-OAK", 1)])  # fmt: skip
+    first, second = _confirm(client, auth, container), _confirm(client, auth, container)
+    for oid in (first, second):
+        assert client.get(f"/v1/orders/{oid}/routing", headers=auth).json()["reserved_at"] == ["US-SF1"]
+    r = client.post("/v1/locations/US-SF1/offline", headers=auth)
+    assert r.status_code == 200, r.text
+    report = r.json()
+    # Oakland can take one of the two; the other waits, and its reason names the offline location
+    assert report["affected"] == 2 and report["untouched"] == []
+    assert report["rerouted"] == {first: ["US-OAK"]}
+    assert report["held"] == {second: "no_source"}
+    assert _status(client, auth, first) == ("allocated", "reserved")
+    assert _status(client, auth, second) == ("on_hold", "no_source")
+    sf = {x["location_id"]: x for x in client.get("/v1/inventory/MUG-WHT", headers=auth).json()["locations"]}
+    assert "US-SF1" not in sf or sf["US-SF1"]["reserved"] == 0  # nothing remains allocated at the offline location
+    for oid in (first, second):
+        tl = client.get(f"/v1/orders/{oid}/routing", headers=auth).json()
+        assert len(tl["history"]) == 2
+    held = client.get(f"/v1/orders/{second}/routing", headers=auth).json()
+    assert {"location_id": "US-SF1", "reason": "offline"} in held["excluded"]
+    assert client.get("/v1/locations/US-SF1", headers=auth).json()["active"] is False
+    again = client.post("/v1/locations/US-SF1/offline", headers=auth).json()
+    assert again["affected"] == 0
