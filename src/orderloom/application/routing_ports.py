@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from orderloom.domain.rules import Decision
 
-__all__ = ["RoutingHistory", "RoutingRecord", "RoutingRecords", "RoutingRules"]
+__all__ = ["LpSolution", "RoutingHistory", "RoutingRecord", "RoutingRecords", "RoutingRules", "TransportSolver"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +50,29 @@ class RoutingRules(Protocol):
         self, *, tenant_id: str, kind: str, context: Mapping[str, Any], order_id: str = "", channel: str = ""
     ) -> Decision | None:
         """The active version's decision (None when no version of the kind is active)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LpSolution:
+    """Objective, flow per arc, unmet units per demand and the opportunity cost per supply (≥ 0)."""
+
+    status: str
+    objective: float
+    flows: dict[tuple[Hashable, Hashable], float]
+    unmet: dict[Hashable, float]
+    opportunity: dict[Hashable, Decimal]
+
+
+class TransportSolver(Protocol):
+    """Solves the transportation LP (demands met from supplies along priced arcs, unmet at a penalty)."""
+
+    def __call__(
+        self,
+        *,
+        demands: Mapping[Hashable, float],
+        supplies: Mapping[Hashable, float],
+        arcs: Sequence[tuple[Hashable, Hashable, float]],
+        penalty: float,
+        time_limit: float | None = None,
+    ) -> LpSolution:
+        """The optimal flows, unmet demand and supply dual prices."""

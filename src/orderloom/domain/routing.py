@@ -22,7 +22,7 @@ from typing import Any
 
 from orderloom.domain.errors import DomainError
 from orderloom.domain.inventory import Capability, Location, capacity_day
-from orderloom.domain.sourcing import Demand, ShipTo, haversine_km
+from orderloom.domain.sourcing import Demand, ShipTo, haversine_km, rank_single_locations, split_lines
 
 __all__ = [
     "CarrierService",
@@ -35,6 +35,7 @@ __all__ = [
     "explain_line",
     "parse_rate_table",
     "route",
+    "route_nearest",
 ]
 
 CENT = Decimal("0.01")
@@ -197,8 +198,10 @@ class _Plan:
     shipments: tuple[Shipment, ...]
     total: Decimal
 
-    def key(self) -> tuple[Decimal, int, tuple[tuple[str, str], ...]]:
-        return (self.total, len(self.shipments), tuple((s.location_id, s.service) for s in self.shipments))
+    def key(self) -> tuple[Decimal, Decimal, int, tuple[tuple[str, str], ...]]:
+        """Cheapest first; at equal cost the plan using less scarce stock, then fewer shipments, then by id."""
+        scarce = sum((s.opportunity for s in self.shipments), Decimal(0))
+        return (self.total, scarce, len(self.shipments), tuple((s.location_id, s.service) for s in self.shipments))
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,8 +299,24 @@ class _Pricer:
         self.req, self.table = req, table
         self.zone = {loc.id: table.zone(_distance(loc, req.ship_to, table)) for loc in req.locations}
         self.by_id = {loc.id: loc for loc in req.locations}
+        self._days: dict[str, date] = {}
+        self._memo: dict[tuple[str, tuple[int, ...]], Shipment | None] = {}
+
+    def ship_day(self, loc: Location) -> date:
+        """The location's next shipping day (after its cut-off: tomorrow), once per request."""
+        day = self._days.get(loc.id)
+        if day is None:
+            day = self._days[loc.id] = capacity_day(loc, self.req.now)
+        return day
 
     def best(self, loc_id: str, lines: Sequence[Demand]) -> Shipment | None:
+        """The cheapest service shipping these lines from a location (memoised per request)."""
+        key = (loc_id, tuple(d.line_no for d in lines))
+        if key not in self._memo:
+            self._memo[key] = self._best(loc_id, lines)
+        return self._memo[key]
+
+    def _best(self, loc_id: str, lines: Sequence[Demand]) -> Shipment | None:
         """The cheapest service shipping these lines from a location (the preferred service wins ties)."""
         loc, table, req = self.by_id[loc_id], self.table, self.req
         zone = self.zone[loc_id]
@@ -305,7 +324,7 @@ class _Pricer:
         handling = table.handling_of(loc)
         cross = _cross_border(loc, req.ship_to)
         opportunity = sum((req.duals.get((d.sku, loc_id), Decimal(0)) * d.quantity for d in lines), Decimal(0))
-        ship_day = capacity_day(loc, req.now)
+        ship_day = self.ship_day(loc)
         best: tuple[tuple[Decimal, int, str], Shipment] | None = None
         for svc in table.services:
             if cross and not svc.cross_border:
@@ -400,6 +419,13 @@ def _best_split(req: RouteRequest, some: Sequence[str], full: Sequence[str], pri
     return best
 
 
+def _split_floor(table: RateTable) -> Decimal:
+    """No split costs less: two shipments' cheapest handling and cheapest first kilogram, plus the split penalty."""
+    handling = min(table.handling.values(), default=Decimal(0))
+    first = min(min(svc.first_kg) for svc in table.services)
+    return table.split_penalty + 2 * (handling + first)
+
+
 def route(req: RouteRequest, table: RateTable) -> RoutingDecision:
     """The minimum-cost feasible plan for one order, with every candidate's cost and every exclusion's reason."""
     full, some, excluded = _screen(req)
@@ -408,7 +434,7 @@ def route(req: RouteRequest, table: RateTable) -> RoutingDecision:
     singles.sort(key=_Plan.key)
     chosen = singles[0] if singles else None
     may_split = req.policy != SplitPolicy.NEVER and len(req.demand) > 1
-    if may_split:
+    if may_split and (chosen is None or chosen.total > _split_floor(table)):
         split = _best_split(req, some, full, pricer)
         if split is not None and (chosen is None or split.key() < chosen.key()):
             chosen = split
@@ -424,4 +450,28 @@ def route(req: RouteRequest, table: RateTable) -> RoutingDecision:
         excluded=tuple(excluded),
         split_considered=may_split,
         no_source=chosen is None and stocked,
+    )
+
+
+def route_nearest(req: RouteRequest, table: RateTable) -> RoutingDecision:
+    """The naive baseline (nearest active location holding every line; else, if splits are allowed, each line at the
+    nearest location holding it), priced with the same cost model for comparison."""
+    pricer = _Pricer(req, table)
+    open_ = [x for x in req.locations if _hard_reason(x, req) is None]
+    ranked = rank_single_locations(req.demand, req.ship_to, open_, req.available)
+    plan = pricer.plan([(ranked[0], list(req.demand))]) if ranked else None
+    if plan is None and req.policy != SplitPolicy.NEVER:
+        placed = split_lines(req.demand, req.ship_to, open_, req.available)
+        if len(placed) == len(req.demand):
+            groups = {loc: [d for d in req.demand if placed[d.line_no] == loc] for loc in sorted(set(placed.values()))}
+            plan = pricer.plan(list(groups.items()))
+    return RoutingDecision(
+        currency=table.currency,
+        policy=req.policy,
+        shipments=plan.shipments if plan else (),
+        total=plan.total if plan else None,
+        singles=(),
+        excluded=(),
+        split_considered=req.policy != SplitPolicy.NEVER,
+        no_source=False,
     )

@@ -214,13 +214,14 @@ def bench(quick: Annotated[bool, typer.Option(help="shorter runs")] = False) -> 
 
 
 def _register_more() -> None:
-    from orderloom.entrypoints.cli import demo, importer, inventory, rules
+    from orderloom.entrypoints.cli import demo, importer, inventory, route, rules
 
     app.command("demo")(demo.demo)
     app.command("import")(importer.import_orders)
     app.add_typer(inventory.inventory_app, name="inventory")
     app.add_typer(inventory.locations_app, name="locations")
     app.add_typer(rules.rules_app, name="rules")
+    app.add_typer(route.route_app, name="route")
 
 
 _register_more()
