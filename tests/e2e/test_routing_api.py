@@ -116,8 +116,36 @@ def test_offline_location_reroutes_its_orders_and_holds_those_nobody_else_can_sh
     for oid in (first, second):
         tl = client.get(f"/v1/orders/{oid}/routing", headers=auth).json()
         assert len(tl["history"]) == 2
+    tl = client.get(f"/v1/orders/{first}/timeline", headers=auth).json()["entries"]
+    moved = [e for e in tl if e["kind"] == "event" and e.get("type") == "orderloom.order.rerouted"]
+    assert len(moved) == 1 and (moved[0]["data"]["from"], moved[0]["data"]["to"]) == ("US-SF1", ["US-OAK"])
+    assert moved[0]["data"]["reason"].startswith("location US-SF1 went offline; US-OAK (economy) chosen")
     held = client.get(f"/v1/orders/{second}/routing", headers=auth).json()
     assert {"location_id": "US-SF1", "reason": "offline"} in held["excluded"]
     assert client.get("/v1/locations/US-SF1", headers=auth).json()["active"] is False
     again = client.post("/v1/locations/US-SF1/offline", headers=auth).json()
     assert again["affected"] == 0
+
+
+def test_active_routing_rule_set_routes_and_excludes(
+    client: TestClient, auth: dict[str, str], container: Container
+) -> None:
+    _network(client, auth, [(s, loc, 5) for s in ("TSHIRT-BLK-M", "MUG-WHT") for loc in ("US-SF1", "US-OAK")])
+    doc = {
+        "rules": [
+            {"id": "no-sf-for-web", "when": 'order.channel == "web"', "then": ['exclude_location("US-SF1")']},
+            {"id": "never-split", "when": "true", "then": [{"allow_split": False}]},
+        ]
+    }
+    r = client.post("/v1/rules/routing/versions", json=doc, headers=auth)
+    assert r.status_code == 201, r.text
+    version = r.json()["version"]
+    r = client.post(f"/v1/rules/routing/versions/{version}/activate", json={}, headers=auth)
+    assert r.status_code == 200, r.text
+    oid = _confirm(client, auth, container)
+    body = client.get(f"/v1/orders/{oid}/routing", headers=auth).json()
+    # the dearer Oakland store ships because the rule excluded the cheaper SF warehouse
+    assert body["reserved_at"] == ["US-OAK"] and body["total"] == "16.00"
+    assert {"location_id": "US-SF1", "reason": "excluded by rule"} in body["excluded"]
+    assert body["rules"]["fired"] == ["no-sf-for-web", "never-split"]
+    assert body["policy"] == "never"

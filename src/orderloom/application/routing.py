@@ -16,6 +16,7 @@ from orderloom.domain.errors import DomainError
 from orderloom.domain.inventory import Location
 from orderloom.domain.lifecycle import Lifecycle
 from orderloom.domain.routing import RateTable, RouteRequest, RoutingDecision, SplitPolicy, route
+from orderloom.domain.routing_events import OrderRerouted
 from orderloom.domain.rules import Decision
 from orderloom.domain.sourcing import Demand, ShipTo, split_lines
 
@@ -225,4 +226,24 @@ def take_offline(
             held[order_id] = "no_source" if alloc.plan is not None and alloc.plan.no_source else "stock_shortage"
         else:
             rerouted[order_id] = alloc.locations
+            uow.outbox.add([_rerouted(tenant_id, order_id, location_id, alloc.locations, alloc.plan, now)])
     return OutageReport(location_id, rerouted, held, untouched)
+
+
+def _rerouted(
+    tenant_id: str, order_id: str, offline: str, locations: list[str], plan: SourcingPlan | None, now: datetime
+) -> OrderRerouted:
+    explanation = dict(plan.explanation or {}) if plan is not None else {}
+    deliveries = [str(s.get("estimated_delivery")) for s in explanation.get("chosen", [])]
+    return OrderRerouted(
+        tenant_id=tenant_id,
+        aggregate_id=order_id,
+        occurred_at=now,
+        data={
+            "order_id": order_id,
+            "from": offline,
+            "to": locations,
+            "estimated_delivery": max(deliveries) if deliveries else None,
+            "reason": f"location {offline} went offline; {explanation.get('summary') or 'routed again'}",
+        },
+    )

@@ -255,7 +255,11 @@ def _hindsight(
     result.orders = len(orders)
     result.unserved = len({key[0] for key in sol.unmet if isinstance(key, tuple)})
     result.cost = Decimal(str(round(sol.objective, 2)))
-    result.extra = {"solver_status": sol.status, "note": "LP lower bound"}
+    result.extra = {
+        "solver_status": sol.status,
+        "note": "LP lower bound; unserved = orders with any unmet (possibly fractional) units",
+        "unmet_units": round(sum(sol.unmet.values()), 2),
+    }
     return result
 
 
