@@ -149,3 +149,58 @@ def test_active_routing_rule_set_routes_and_excludes(
     assert {"location_id": "US-SF1", "reason": "excluded by rule"} in body["excluded"]
     assert body["rules"]["fired"] == ["no-sf-for-web", "never-split"]
     assert body["policy"] == "never"
+
+
+def _order(client: TestClient, auth: dict[str, str], container: Container, qty: int) -> str:
+    body = example_order(
+        lines=[{"sku": "BOLT", "quantity": qty, "unit_price": "8.00"}],
+        totals={"subtotal": f"{8 * qty}.00", "grand_total": f"{8 * qty}.00"},
+        shipping_address={**example_order()["shipping_address"], "latitude": 37.7749, "longitude": -122.4194},
+    )
+    oid: str = client.post("/v1/orders", json=body, headers=auth).json()["id"]
+    assert client.post(f"/v1/orders/{oid}/actions/confirm", headers=auth).status_code == 200
+    container.relay.drain()
+    return oid
+
+
+def test_batch_reoptimisation_swaps_greedy_allocations(
+    client: TestClient, auth: dict[str, str], container: Container, tenant: tuple[str, str]
+) -> None:
+    from orderloom.adapters.routing_lp import solve_assignment
+    from orderloom.application.routing import CostRouter
+    from orderloom.application.routing_batch import optimize_allocations
+    from orderloom.bootstrap import utc_now
+
+    sj = {"id": "US-SJ", "name": "San Jose", "type": "warehouse", "country": "US", "latitude": 37.3382,
+          "longitude": -121.8863}  # fmt: skip
+    for loc in (SF1, sj):
+        assert client.post("/v1/locations", json=loc, headers=auth).status_code == 201
+    lines = [{"sku": "BOLT", "location_id": x, "quantity": 10} for x in ("US-SF1", "US-SJ")]
+    assert (
+        client.post("/v1/inventory/receipts", json={"reference": "R", "lines": lines}, headers=auth).status_code == 201
+    )
+    # both ship to SF: SF1 is zone 0, San Jose (68 km) zone 1. The small order comes first and takes SF1
+    # (7.50 vs 9.50); the big one (10 units, 5 kg) no longer fits there and pays San Jose 15.50 instead of 11.50
+    small, big = _order(client, auth, container, 1), _order(client, auth, container, 10)
+    assert client.get(f"/v1/orders/{small}/routing", headers=auth).json()["reserved_at"] == ["US-SF1"]
+    assert client.get(f"/v1/orders/{big}/routing", headers=auth).json()["reserved_at"] == ["US-SJ"]
+    router = container.sourcing
+    assert isinstance(router, CostRouter)
+
+    def run(apply: bool) -> dict[str, object]:
+        return container.tx.run(
+            lambda uow: optimize_allocations(
+                uow=uow, tenant_id=tenant[0], router=router, solve=solve_assignment, now=utc_now(), apply=apply
+            )
+        ).as_dict()
+
+    dry = run(apply=False)
+    assert dry["moved"] == {small: {"from": "US-SF1", "to": "US-SJ"}, big: {"from": "US-SJ", "to": "US-SF1"}}
+    assert (dry["cost_before"], dry["cost_after"], dry["method"]) == ("23.0", "21.0", "mip")
+    assert client.get(f"/v1/orders/{big}/routing", headers=auth).json()["reserved_at"] == ["US-SJ"]  # nothing moved
+    assert run(apply=True)["moved"] == dry["moved"]
+    assert client.get(f"/v1/orders/{big}/routing", headers=auth).json()["reserved_at"] == ["US-SF1"]
+    assert client.get(f"/v1/orders/{small}/routing", headers=auth).json()["reserved_at"] == ["US-SJ"]
+    view = {x["location_id"]: x for x in client.get("/v1/inventory/BOLT", headers=auth).json()["locations"]}
+    assert (view["US-SF1"]["reserved"], view["US-SJ"]["reserved"]) == (10, 1)
+    assert run(apply=True)["moved"] == {}  # already optimal

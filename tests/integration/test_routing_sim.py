@@ -87,3 +87,27 @@ def test_simulate_cli(tmp_path: Path) -> None:
     r = CliRunner().invoke(app, ["route", "simulate", "--orders", str(orders), "--network", str(bad)])
     assert r.exit_code != 0
     assert "locations[0].stock.X" in str(r.exception)
+
+
+def test_assignment_mip_and_its_lp_rounding_fallback() -> None:
+    from orderloom.adapters.routing_lp import _round, solve_assignment
+
+    options = {"small": {"A": 7.5, "B": 9.5}, "big": {"A": 11.5, "B": 15.5}}
+    usage = {"small": {"X": 1.0}, "big": {"X": 10.0}}
+    capacity = {("X", "A"): 10.0, ("X", "B"): 10.0}
+    homes = {"small": "A", "big": "B"}
+    best = solve_assignment(options=options, usage=usage, capacity=capacity, fallback=homes, time_limit=5)
+    assert (best.method, best.choice, best.objective) == ("mip", {"small": "B", "big": "A"}, pytest.approx(21.0))
+    # rounding a fractional LP point: largest fractions first where they fit (a swap works: nothing is pre-held)
+    rounded = _round(
+        [("big", "A"), ("big", "B"), ("small", "A"), ("small", "B")],
+        [0.9, 0.1, 0.0, 1.0],
+        options,
+        usage,
+        capacity,
+        homes,
+        "Time limit reached",
+    )
+    assert (rounded.method, rounded.choice) == ("lp_rounding", {"big": "A", "small": "B"})
+    stuck = _round([("big", "A"), ("small", "A")], [1.0, 1.0], options, usage, capacity, homes, "Time limit reached")
+    assert stuck.choice == {"big": "A", "small": "B"}  # small no longer fits at A: home is full too, so B

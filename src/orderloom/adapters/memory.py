@@ -49,12 +49,13 @@ class _Routing:
     def of_order(self, tenant_id: str, order_id: str) -> list[RoutingRecord]:
         return [r for r in self.s.routing if (r.tenant_id, r.order_id) == (tenant_id, order_id)]
 
-    def orders_allocated_at(self, tenant_id: str, location_id: str) -> list[str]:
+    def orders_allocated_at(self, tenant_id: str, location_id: str | None) -> list[str]:
         return sorted(
             {
                 r.order_id
                 for r in self.s.inventory.reservations.values()
-                if (r.tenant_id, r.location_id, r.status, r.kind) == (tenant_id, location_id, "active", "stock")
+                if (r.tenant_id, r.status, r.kind) == (tenant_id, "active", "stock")
+                and location_id in (None, r.location_id)
             }
         )
 

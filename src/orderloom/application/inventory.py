@@ -80,6 +80,7 @@ __all__ = [
     "reroute_order",
     "reserve_order",
     "set_stock_level",
+    "sourcing_inputs",
     "split_allowed",
     "stock_view",
     "transfer_stock",
@@ -709,6 +710,11 @@ def reroute_order(
     action = "no_source" if alloc.plan is not None and alloc.plan.no_source else "stock_shortage"
     _act(uow, order, action, f"{reason}; {summary or 'no location holds every line'}", lifecycle, now)
     return Allocation(order_id, None, [], plan=alloc.plan)
+
+
+def sourcing_inputs(order: Order, now: datetime) -> tuple[list[Demand], ShipTo, SourcingContext]:
+    """An order's demand lines, ship-to and sourcing context, as allocation hands them to the Sourcing port."""
+    return _demand(order), _ship_to(order), _context(order, now)
 
 
 def split_allowed(order: Order) -> bool:

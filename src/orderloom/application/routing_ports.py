@@ -10,7 +10,16 @@ from typing import Any, Protocol
 
 from orderloom.domain.rules import Decision
 
-__all__ = ["LpSolution", "RoutingHistory", "RoutingRecord", "RoutingRecords", "RoutingRules", "TransportSolver"]
+__all__ = [
+    "Assignment",
+    "AssignmentSolver",
+    "LpSolution",
+    "RoutingHistory",
+    "RoutingRecord",
+    "RoutingRecords",
+    "RoutingRules",
+    "TransportSolver",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +45,8 @@ class RoutingRecords(RoutingHistory, Protocol):
     def add(self, record: RoutingRecord) -> None:
         """Append a decision."""
 
-    def orders_allocated_at(self, tenant_id: str, location_id: str) -> list[str]:
-        """Ids of orders holding active stock reservations at a location, sorted."""
+    def orders_allocated_at(self, tenant_id: str, location_id: str | None) -> list[str]:
+        """Ids of orders holding active stock reservations at a location (None: anywhere), sorted."""
 
 
 class RoutingRules(Protocol):
@@ -76,3 +85,28 @@ class TransportSolver(Protocol):
         time_limit: float | None = None,
     ) -> LpSolution:
         """The optimal flows, unmet demand and supply dual prices."""
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """Which option each item took, how it was found (``mip``, ``mip_time_limit``, ``lp_rounding``) and the cost."""
+
+    method: str
+    status: str
+    objective: float
+    choice: dict[str, str]
+
+
+class AssignmentSolver(Protocol):
+    """Assigns each item (an order) to one option (a location) within capacities: a MIP with a time limit."""
+
+    def __call__(
+        self,
+        *,
+        options: Mapping[str, Mapping[str, float]],  # item → option → cost
+        usage: Mapping[str, Mapping[str, float]],  # item → resource (a SKU) → units
+        capacity: Mapping[tuple[str, str], float],  # (resource, option) → units
+        fallback: Mapping[str, str],  # item → option kept when rounding can't place it
+        time_limit: float,
+    ) -> Assignment:
+        """The cheapest assignment found."""

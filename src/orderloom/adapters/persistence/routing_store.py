@@ -40,17 +40,13 @@ class SqlRoutingRecords:
         ).all()
         return [RoutingRecord(tenant_id, order_id, r.decided_at, json.loads(r.decision)) for r in rows]
 
-    def orders_allocated_at(self, tenant_id: str, location_id: str) -> list[str]:
-        """Ids of orders holding active stock reservations at a location, sorted."""
+    def orders_allocated_at(self, tenant_id: str, location_id: str | None) -> list[str]:
+        """Ids of orders holding active stock reservations at a location (None: anywhere), sorted."""
         t = inventory_reservations
-        rows = self._conn.execute(
-            sa.select(t.c.order_id)
-            .where(t.c.tenant_id == tenant_id, t.c.location_id == location_id)
-            .where(t.c.status == "active", t.c.kind == "stock")
-            .distinct()
-            .order_by(t.c.order_id)
-        ).scalars()
-        return list(rows)
+        query = sa.select(t.c.order_id).where(t.c.tenant_id == tenant_id, t.c.status == "active", t.c.kind == "stock")
+        if location_id is not None:
+            query = query.where(t.c.location_id == location_id)
+        return list(self._conn.execute(query.distinct().order_by(t.c.order_id)).scalars())
 
 
 class SqlRoutingReads:

@@ -11,14 +11,20 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from orderloom.adapters.routing_lp import solve_transport
+from orderloom.adapters.routing_lp import solve_assignment, solve_transport
 from orderloom.adapters.routing_rates import load_rates
+from orderloom.application.routing import CostRouter
+from orderloom.application.routing_batch import optimize_allocations
 from orderloom.application.routing_sim import InvalidNetwork, parse_network, parse_orders, simulate
+from orderloom.bootstrap import bootstrap, utc_now
+from orderloom.config import Settings
 from orderloom.entrypoints.cli.errors import CliError
 
 __all__ = ["route_app"]
 
-route_app = typer.Typer(help="Routing: simulate an order stream against a network.", no_args_is_help=True)
+route_app = typer.Typer(
+    help="Routing: re-optimise allocations, simulate an order stream against a network.", no_args_is_help=True
+)
 out = Console()
 
 
@@ -79,3 +85,34 @@ def simulate_command(
             str(r["seconds"]),
         )
     out.print(table)
+
+
+@route_app.command("optimize")
+def optimize_command(
+    tenant: Annotated[str, typer.Option("--tenant", help="tenant name")],
+    time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, help="MIP time limit in seconds")] = 10.0,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="report the moves without making them")] = False,
+) -> None:
+    """Re-assign allocated (not yet released) orders jointly at least cost with HiGHS; print what moved."""
+    container = bootstrap(Settings(), group_commit=False)
+    try:
+        tenant_id = container.tenants.find(tenant)
+        if tenant_id is None:
+            raise CliError(f"no tenant named {tenant!r}")
+        router = container.sourcing
+        if not isinstance(router, CostRouter):
+            raise CliError("the configured sourcing is not the cost router")
+        report = container.tx.run(
+            lambda uow: optimize_allocations(
+                uow=uow,
+                tenant_id=tenant_id,
+                router=router,
+                solve=solve_assignment,
+                now=utc_now(),
+                time_limit=time_limit,
+                apply=not dry_run,
+            )
+        )
+    finally:
+        container.close()
+    out.print_json(json.dumps(report.as_dict()))
