@@ -35,6 +35,7 @@ bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/inventory.py
 	$(BIN)/python bench/rules.py
+	$(BIN)/python bench/routing.py
 
 fmt: install
 	$(BIN)/ruff format src tests bench
