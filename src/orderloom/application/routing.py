@@ -85,6 +85,8 @@ class CostRouter:
         """The active routing rule set's decision for the order in the context."""
         if self.rules is None or context is None or context.document is None:
             return RuleConstraints()
+        if self.rules.activation(tenant_id=context.tenant_id, kind="routing") is None:
+            return RuleConstraints()  # no routing rule set: skip building the context (a history query)
         ctx = self.rules.context_for(tenant_id=context.tenant_id, document=context.document)
         decision = self.rules.evaluate(
             tenant_id=context.tenant_id,

@@ -52,6 +52,9 @@ class RoutingRecords(RoutingHistory, Protocol):
 class RoutingRules(Protocol):
     """The rules engine as routing uses it (``RuleSets`` satisfies it)."""
 
+    def activation(self, *, tenant_id: str, kind: str) -> Any:
+        """What is active for a kind (None when nothing is), cached by the engine."""
+
     def context_for(self, *, tenant_id: str, document: Mapping[str, Any]) -> dict[str, Any]:
         """The rule context of an order document."""
 
