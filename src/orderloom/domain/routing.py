@@ -297,10 +297,17 @@ class _Pricer:
 
     def __init__(self, req: RouteRequest, table: RateTable) -> None:
         self.req, self.table = req, table
-        self.zone = {loc.id: table.zone(_distance(loc, req.ship_to, table)) for loc in req.locations}
         self.by_id = {loc.id: loc for loc in req.locations}
+        self._zones: dict[str, int] = {}
         self._days: dict[str, date] = {}
         self._memo: dict[tuple[str, tuple[int, ...]], Shipment | None] = {}
+
+    def zone(self, loc: Location) -> int:
+        """The location's zone for this ship-to, computed when first priced."""
+        zone = self._zones.get(loc.id)
+        if zone is None:
+            zone = self._zones[loc.id] = self.table.zone(_distance(loc, self.req.ship_to, self.table))
+        return zone
 
     def ship_day(self, loc: Location) -> date:
         """The location's next shipping day (after its cut-off: tomorrow), once per request."""
@@ -319,30 +326,32 @@ class _Pricer:
     def _best(self, loc_id: str, lines: Sequence[Demand]) -> Shipment | None:
         """The cheapest service shipping these lines from a location (the preferred service wins ties)."""
         loc, table, req = self.by_id[loc_id], self.table, self.req
-        zone = self.zone[loc_id]
+        zone = self.zone(loc)
         weight = table.unit_weight_kg * sum(d.quantity for d in lines)
         handling = table.handling_of(loc)
         cross = _cross_border(loc, req.ship_to)
         opportunity = sum((req.duals.get((d.sku, loc_id), Decimal(0)) * d.quantity for d in lines), Decimal(0))
         ship_day = self.ship_day(loc)
-        best: tuple[tuple[Decimal, int, str], Shipment] | None = None
+        best: tuple[tuple[Decimal, int, str], CarrierService, Decimal, date, bool] | None = None
         for svc in table.services:
             if cross and not svc.cross_border:
                 continue
             shipping = svc.cost(zone, weight) + (table.cross_border_surcharge if cross else Decimal(0))
             delivery = ship_day + timedelta(days=svc.transit_days[zone])
             late = req.promised_by is not None and delivery > req.promised_by
-            s = Shipment(
-                loc_id, svc.name, tuple(d.line_no for d in lines), handling, shipping, opportunity, late, delivery
-            )
             key = (
-                s.cost + (table.late_penalty if late else 0),
+                handling + shipping + opportunity + (table.late_penalty if late else 0),
                 0 if svc.name == req.preferred_service else 1,
                 svc.name,
             )
             if best is None or key < best[0]:
-                best = (key, s)
-        return None if best is None else best[1]
+                best = (key, svc, shipping, delivery, late)
+        if best is None:
+            return None
+        _, svc, shipping, delivery, late = best
+        return Shipment(
+            loc_id, svc.name, tuple(d.line_no for d in lines), handling, shipping, opportunity, late, delivery
+        )
 
     def plan(self, groups: Sequence[tuple[str, Sequence[Demand]]]) -> _Plan | None:
         shipments: list[Shipment] = []
