@@ -252,3 +252,16 @@ def test_no_plan_violates_stock_capacity_cold_chain_or_split_policy(r: RouteRequ
     if d.singles:  # a single location can ship: a plan exists and costs no more than the best single one
         assert d.total is not None and d.total <= d.singles[0][2]
     assert len({x for x, _ in d.excluded}) == len(d.excluded)
+
+
+def test_cost_router_uses_the_tenants_own_dual_prices() -> None:
+    from orderloom.application.inventory_ports import SourcingContext
+    from orderloom.application.routing import CostRouter
+
+    router = CostRouter(rates=TABLE)
+    router.set_duals("t", {("X", "A-SH"): Decimal(4)})
+    kw = {"demand": [Demand(1, "X", 2)], "ship_to": SHANGHAI, "locations": NET, "available": everywhere("X", 5)}
+    mine = router.plan(**kw, context=SourcingContext(tenant_id="t", order_id="o1", now=NOW))  # type: ignore[arg-type]
+    other = router.plan(**kw, context=SourcingContext(tenant_id="u", order_id="o2", now=NOW))  # type: ignore[arg-type]
+    assert mine.candidates[0] == "B-HZ" and other.candidates[0] == "A-SH"
+    assert mine.explanation is not None and mine.explanation["chosen"][0]["opportunity"] == "0"

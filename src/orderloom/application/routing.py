@@ -79,7 +79,12 @@ class CostRouter:
 
     rates: RateTable
     rules: RoutingRules | None = None
-    duals: dict[tuple[str, str], Decimal] = field(default_factory=dict)  # (sku, location) → opportunity cost per unit
+    # tenant → (sku, location) → opportunity cost per unit (LP dual prices; empty until set_duals)
+    duals: dict[str, dict[tuple[str, str], Decimal]] = field(default_factory=dict)
+
+    def set_duals(self, tenant_id: str, duals: Mapping[tuple[str, str], Decimal]) -> None:
+        """Replace a tenant's opportunity costs (from the dual-price LP)."""
+        self.duals[tenant_id] = dict(duals)
 
     def constraints(self, context: SourcingContext | None) -> RuleConstraints:
         """The active routing rule set's decision for the order in the context."""
@@ -122,7 +127,7 @@ class CostRouter:
             route_to=rules.route_to,
             excluded=rules.excluded,
             preferred_service=rules.preferred_service,
-            duals=self.duals,
+            duals=self.duals.get(context.tenant_id, {}) if context else {},
         )
         return route(req, self.rates), rules
 
