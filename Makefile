@@ -37,6 +37,7 @@ bench: install
 	$(BIN)/python bench/inventory.py
 	$(BIN)/python bench/rules.py
 	$(BIN)/python bench/console.py
+	$(BIN)/python bench/routing.py
 
 fmt: install
 	$(BIN)/ruff format src tests bench

@@ -33,6 +33,7 @@ from orderloom.adapters.persistence.messaging_store import SqlHandlerLedger, Sql
 from orderloom.adapters.persistence.notifications import SqlNotificationLedger
 from orderloom.adapters.persistence.queries import SqlOrderQueries
 from orderloom.adapters.persistence.retrying import RetryingRunner
+from orderloom.adapters.persistence.routing_store import SqlRoutingReads
 from orderloom.adapters.persistence.rules_store import SqlRuleHistory, SqlRuleStore
 from orderloom.adapters.persistence.sla_store import SqlSlaStore
 from orderloom.adapters.persistence.tenants import SqlTenantDirectory
@@ -40,11 +41,11 @@ from orderloom.adapters.persistence.uow import SqlUnitOfWork
 from orderloom.adapters.persistence.webhooks import SqlWebhookStore
 from orderloom.adapters.persistence.writer import GroupCommitWriter, SqlTransactionRunner
 from orderloom.adapters.ratelimit import MemoryRateLimiter, SqlRateLimiter
+from orderloom.adapters.routing_rates import load_rates
 from orderloom.adapters.rules.cel_engine import CelRuleCompiler
 from orderloom.adapters.sla_policy_file import load_sla_policy
 from orderloom.adapters.validation import AddressQuality, BrCepIndex, FormatChecks, PriceConflictCheck
 from orderloom.application.channel_ports import ChannelStore
-from orderloom.application.inventory import NearestFullStockSourcing
 from orderloom.application.inventory_handlers import OrderStockHandler, inventory_subscriptions
 from orderloom.application.inventory_ports import Sourcing
 from orderloom.application.messagebus import MessageBus, Subscription
@@ -54,6 +55,7 @@ from orderloom.application.periodic import PeriodicWorker
 from orderloom.application.ports import Publisher, RateLimiter, TransactionRunner, UnitOfWork
 from orderloom.application.relay import OutboxRelay
 from orderloom.application.relay_worker import RelayWorker
+from orderloom.application.routing import CostRouter
 from orderloom.application.rules import RuleSets
 from orderloom.application.rules_intake import RulesIntake
 from orderloom.application.sla import order_sla_handler
@@ -125,6 +127,7 @@ class Container:
     channels: ChannelRegistry = field(default_factory=default_registry)
     tracking: TrackingSetup | None = None
     notifications: ShipmentNotifications | None = None
+    routing_reads: SqlRoutingReads | None = None
     _started: list[Any] = field(default_factory=list, repr=False)
     _checks: list[OrderCheck] = field(default_factory=list, repr=False)
 
@@ -218,7 +221,7 @@ def bootstrap(
     )
     intake = RulesIntake(rules=rules, queries=queries, runner=tx, lifecycle=lifecycle, clock=utc_now)
     webhooks = SqlWebhookStore(engines.write, engines.read)
-    sourcing = NearestFullStockSourcing()
+    sourcing = CostRouter(rates=load_rates(), rules=rules)
     stock_handler = OrderStockHandler(
         runner=RetryingRunner(tx),
         lifecycle=lifecycle,
@@ -283,6 +286,7 @@ def bootstrap(
         sla_policy=sla_policy,
         delay_model=load_delay_model(),
         console=SqlConsoleStore(engines.write, engines.read),
+        routing_reads=SqlRoutingReads(engines.read),
     )
 
 

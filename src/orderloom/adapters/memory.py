@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from orderloom.adapters.memory_inventory import InventoryState, MemoryInventory
 from orderloom.adapters.memory_shipments import MemoryShipments, ShipmentTables
 from orderloom.application.ports import StoredResponse, UnitOfWork
+from orderloom.application.routing_ports import RoutingRecord
 from orderloom.domain.audit import GENESIS, AuditEntry, canonical_json, chain_hash
 from orderloom.domain.canonical import order_from_document, order_to_document
 from orderloom.domain.errors import ConcurrencyConflict, DuplicateOrder, OrderNotFound
@@ -37,6 +38,28 @@ class MemoryStore:
     quarantine: dict[str, dict[str, Any]] = field(default_factory=dict)
     inventory: InventoryState = field(default_factory=InventoryState)
     shipments: ShipmentTables = field(default_factory=ShipmentTables)
+    routing: list[RoutingRecord] = field(default_factory=list)
+
+
+class _Routing:
+    def __init__(self, state: MemoryStore) -> None:
+        self.s = state
+
+    def add(self, record: RoutingRecord) -> None:
+        self.s.routing.append(record)
+
+    def of_order(self, tenant_id: str, order_id: str) -> list[RoutingRecord]:
+        return [r for r in self.s.routing if (r.tenant_id, r.order_id) == (tenant_id, order_id)]
+
+    def orders_allocated_at(self, tenant_id: str, location_id: str | None) -> list[str]:
+        return sorted(
+            {
+                r.order_id
+                for r in self.s.inventory.reservations.values()
+                if (r.tenant_id, r.status, r.kind) == (tenant_id, "active", "stock")
+                and location_id in (None, r.location_id)
+            }
+        )
 
 
 class _Orders:
@@ -140,6 +163,7 @@ class MemoryUnitOfWork:
         self.quarantine = _Quarantine(state)
         self.inventory = MemoryInventory(state.inventory)
         self.shipments = MemoryShipments(state.shipments)
+        self.routing = _Routing(state)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

@@ -8,14 +8,16 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
 
-from orderloom.application.inventory_ports import InventoryRepository, Sourcing, SourcingPlan
+from orderloom.application.inventory_ports import InventoryRepository, Sourcing, SourcingContext, SourcingPlan
 from orderloom.application.orders import apply_action
 from orderloom.application.ports import UnitOfWork
+from orderloom.application.routing_ports import RoutingRecord
+from orderloom.domain.canonical import order_to_document
 from orderloom.domain.errors import DomainError, FieldError, ValidationFailed
 from orderloom.domain.events import Event
 from orderloom.domain.ids import new_id
@@ -75,15 +77,17 @@ __all__ = [
     "record_purchase_order",
     "release_expired",
     "release_order",
+    "reroute_order",
     "reserve_order",
     "set_stock_level",
+    "sourcing_inputs",
     "split_allowed",
     "stock_view",
     "transfer_stock",
     "update_location",
 ]
 
-ALLOCATABLE = ("confirmed", "on_hold.stock_shortage")
+ALLOCATABLE = ("confirmed", "on_hold.stock_shortage", "on_hold.no_source")
 STOCK, INCOMING = "stock", "incoming"
 LOCATION_FIELDS = frozenset(
     {
@@ -165,6 +169,7 @@ class Allocation:
     reservations: list[Reservation]
     replayed: bool = False
     partial: bool = False  # some lines could not be reserved (split orders only)
+    plan: SourcingPlan | None = None  # what sourcing proposed (with the router's explanation, if any)
 
     @property
     def locations(self) -> list[str]:
@@ -184,6 +189,7 @@ class NearestFullStockSourcing:
         locations: Sequence[Location],
         available: Mapping[tuple[str, str], int],
         allow_split: bool = False,
+        context: SourcingContext | None = None,
     ) -> SourcingPlan:
         """Rank the locations able to ship the whole order; place lines one by one if it may be split."""
         candidates = tuple(rank_single_locations(demand, ship_to, locations, available))
@@ -457,6 +463,7 @@ def reserve_order(
     now: datetime,
     expires_at: datetime | None = None,
     allow_split: bool = False,
+    context: SourcingContext | None = None,
 ) -> Allocation:
     """Reserve every line at one location chosen by sourcing; a shortage records StockShort and reserves nothing.
 
@@ -473,22 +480,28 @@ def reserve_order(
     skus = sorted({d.sku for d in demand})
     available = {(b.sku, b.location_id): b.available for b in uow.inventory.balances(tenant_id, skus)}
     locations = {loc.id: loc for loc in uow.inventory.list_locations(tenant_id)}
+    if context is not None:
+        context = replace(context, capacity_left=_capacity_left(uow, list(locations.values()), now))
     plan = sourcing.plan(
-        demand=demand, ship_to=ship_to, locations=list(locations.values()), available=available, allow_split=allow_split
+        demand=demand,
+        ship_to=ship_to,
+        locations=list(locations.values()),
+        available=available,
+        allow_split=allow_split,
+        context=context,
     )
+    if plan.prefer_split:
+        split = _reserve_split(uow, order_id, demand, plan, locations, now, expires_at)
+        if split is not None:
+            return split
     for location_id in plan.candidates:
         made = _try_location(uow, order_id, demand, locations[location_id], now, expires_at)
         if made is not None:
-            return Allocation(order_id, location_id, made)
-    if plan.split:
-        made = []
-        for location_id in sorted({loc for _, loc in plan.split}):
-            lines = {n for n, loc in plan.split if loc == location_id}
-            part = [d for d in demand if d.line_no in lines]
-            made += _try_location(uow, order_id, part, locations[location_id], now, expires_at) or []
-        if made:
-            partial = {r.line_no for r in made} != {d.line_no for d in demand}
-            return Allocation(order_id, made[0].location_id, made, partial=partial)
+            return Allocation(order_id, location_id, made, plan=plan)
+    if plan.split and not plan.prefer_split:
+        split = _reserve_split(uow, order_id, demand, plan, locations, now, expires_at)
+        if split is not None:
+            return split
     needs = [{"line_no": d.line_no, "sku": d.sku, "quantity": d.quantity} for d in demand]
     atp = {sku: sum(v for (s, _), v in available.items() if s == sku) for sku in skus}
     uow.outbox.add(
@@ -501,7 +514,36 @@ def reserve_order(
             )
         ]
     )
-    return Allocation(order_id, None, [])
+    return Allocation(order_id, None, [], plan=plan)
+
+
+def _capacity_left(uow: UnitOfWork, locations: Sequence[Location], now: datetime) -> dict[str, int]:
+    """Orders each location with a daily capacity can still take on its current shipping day."""
+    return {
+        loc.id: loc.daily_capacity - uow.inventory.capacity_used(loc.tenant_id, loc.id, capacity_day(loc, now))
+        for loc in locations
+        if loc.daily_capacity is not None and loc.active
+    }
+
+
+def _reserve_split(
+    uow: UnitOfWork,
+    order_id: str,
+    demand: Sequence[Demand],
+    plan: SourcingPlan,
+    locations: Mapping[str, Location],
+    now: datetime,
+    expires_at: datetime | None,
+) -> Allocation | None:
+    made: list[Reservation] = []
+    for location_id in sorted({loc for _, loc in plan.split}):
+        lines = {n for n, loc in plan.split if loc == location_id}
+        part = [d for d in demand if d.line_no in lines]
+        made += _try_location(uow, order_id, part, locations[location_id], now, expires_at) or []
+    if not made:
+        return None
+    partial = {r.line_no for r in made} != {d.line_no for d in demand}
+    return Allocation(order_id, made[0].location_id, made, partial=partial, plan=plan)
 
 
 def _try_location(
@@ -544,7 +586,7 @@ def _ship_to(order: Order) -> ShipTo:
 
 
 def _allocatable(order: Order) -> bool:
-    return order.status.main == ALLOCATABLE[0] or str(order.status) == ALLOCATABLE[1]
+    return order.status.main == ALLOCATABLE[0] or str(order.status) in ALLOCATABLE[1:]
 
 
 def allocate_order(
@@ -585,21 +627,94 @@ def allocate_order(
         now=now,
         expires_at=expires_at,
         allow_split=split_allowed(order),
+        context=_context(order, now),
     )
-    on_hold = str(order.status) == ALLOCATABLE[1]
+    summary = _record_routing(uow, order, alloc, now)
+    on_hold = str(order.status) in ALLOCATABLE[1:]
     if alloc.partial and on_hold:  # a held order is released only when every line is reserved
         release_order(uow=uow, tenant_id=tenant_id, order_id=order_id, reason="still short on some lines", now=now)
         return Allocation(order_id, None, [])
     if alloc.location_id is None:
-        if not on_hold:
-            _act(uow, order, "stock_shortage", "no active location holds every line", lifecycle, now)
+        if alloc.plan is not None and alloc.plan.no_source and str(order.status) != "on_hold.no_source":
+            _act(uow, order, "no_source", summary or "no location may ship the order", lifecycle, now)
+        elif not on_hold:
+            _act(uow, order, "stock_shortage", summary or "no active location holds every line", lifecycle, now)
         return alloc
     where = ", ".join(alloc.locations)
     if alloc.partial:
         _act(uow, order, "allocate_partial", f"some lines reserved at {where}", lifecycle, now)
     else:
-        _act(uow, order, "allocate", f"stock reserved at {where}", lifecycle, now)
+        _act(uow, order, "allocate", summary or f"stock reserved at {where}", lifecycle, now)
     return alloc
+
+
+def _context(order: Order, now: datetime) -> SourcingContext:
+    promised = order.custom_fields.get("promised_date")
+    try:
+        promised_by = date.fromisoformat(str(promised)) if promised else None
+    except ValueError:
+        promised_by = None
+    return SourcingContext(
+        tenant_id=order.tenant_id,
+        order_id=order.id,
+        now=now,
+        split_policy=str(order.custom_fields.get("split_policy") or "never"),
+        document=order_to_document(order),
+        promised_by=promised_by,
+    )
+
+
+def _record_routing(uow: UnitOfWork, order: Order, alloc: Allocation, now: datetime) -> str | None:
+    """Store the router's explanation (if the sourcing gave one) and return its summary line."""
+    if alloc.plan is None or alloc.plan.explanation is None:
+        return None
+    decision = {**alloc.plan.explanation, "reserved_at": alloc.locations}
+    uow.routing.add(RoutingRecord(order.tenant_id, order.id, now, decision))
+    return str(decision.get("summary") or "") or None
+
+
+def reroute_order(
+    *,
+    uow: UnitOfWork,
+    tenant_id: str,
+    order_id: str,
+    lifecycle: Lifecycle,
+    sourcing: Sourcing,
+    reason: str,
+    now: datetime,
+    unpaid_hold: timedelta = timedelta(minutes=30),
+) -> Allocation | None:
+    """Give back an allocated order's stock and source it afresh (its location went offline); when nothing can ship
+    it the order is held (``no_source`` or ``stock_shortage``). Orders not in ``allocated`` are left alone (None)."""
+    order = uow.orders.get(tenant_id, order_id)
+    if order.status.main != "allocated":
+        return None
+    release_order(uow=uow, tenant_id=tenant_id, order_id=order_id, reason=reason, now=now)
+    alloc = reserve_order(
+        uow=uow,
+        tenant_id=tenant_id,
+        order_id=order_id,
+        demand=_demand(order),
+        ship_to=_ship_to(order),
+        sourcing=sourcing,
+        now=now,
+        expires_at=now + unpaid_hold if order.balance_due() else None,
+        allow_split=split_allowed(order),
+        context=_context(order, now),
+    )
+    summary = _record_routing(uow, order, alloc, now)
+    if alloc.location_id is not None and not alloc.partial:
+        return alloc
+    if alloc.partial:
+        release_order(uow=uow, tenant_id=tenant_id, order_id=order_id, reason="still short on some lines", now=now)
+    action = "no_source" if alloc.plan is not None and alloc.plan.no_source else "stock_shortage"
+    _act(uow, order, action, f"{reason}; {summary or 'no location holds every line'}", lifecycle, now)
+    return Allocation(order_id, None, [], plan=alloc.plan)
+
+
+def sourcing_inputs(order: Order, now: datetime) -> tuple[list[Demand], ShipTo, SourcingContext]:
+    """An order's demand lines, ship-to and sourcing context, as allocation hands them to the Sourcing port."""
+    return _demand(order), _ship_to(order), _context(order, now)
 
 
 def split_allowed(order: Order) -> bool:

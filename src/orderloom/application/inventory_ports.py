@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from orderloom.domain.inventory import Balance, IncomingSupply, Location, Movement, Reservation, ReservationStatus
 from orderloom.domain.sourcing import Demand, ShipTo
 
-__all__ = ["Drift", "InventoryRepository", "Sourcing", "SourcingPlan"]
+__all__ = ["Drift", "InventoryRepository", "Sourcing", "SourcingContext", "SourcingPlan"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +113,22 @@ class SourcingPlan:
 
     candidates: tuple[str, ...]
     split: tuple[tuple[int, str], ...] = ()  # (line number, location) when the order may be split and none fits alone
+    prefer_split: bool = False  # the split is the better plan: try it before the single locations
+    no_source: bool = False  # stock is there but no location may ship it (rules, cold chain, capacity, region)
+    explanation: Mapping[str, Any] | None = None  # the router's record: candidates, costs, rules fired, summary
+
+
+@dataclass(frozen=True, slots=True)
+class SourcingContext:
+    """What a cost-based router may use beyond stock: the order, the time, capacity left per location."""
+
+    tenant_id: str
+    order_id: str
+    now: datetime
+    split_policy: str = "never"  # never | allow | ship_complete
+    capacity_left: Mapping[str, int] | None = None  # locations with a daily capacity: orders still possible today
+    document: Mapping[str, Any] | None = None  # the order document (for routing rule sets)
+    promised_by: date | None = None
 
 
 class Sourcing(Protocol):
@@ -126,5 +142,6 @@ class Sourcing(Protocol):
         locations: Sequence[Location],
         available: Mapping[tuple[str, str], int],
         allow_split: bool = False,
+        context: SourcingContext | None = None,
     ) -> SourcingPlan:
         """Rank the locations able to ship the order (and, if it may be split, place each line)."""

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from orderloom.application.inventory_ports import InventoryRepository
+from orderloom.application.routing_ports import RoutingRecords
 from orderloom.domain.audit import AuditEntry
 from orderloom.domain.events import Event
 from orderloom.domain.orders import Order
@@ -129,6 +130,8 @@ class UnitOfWork(Protocol):
     def quarantine(self) -> Quarantine: ...
     @property
     def inventory(self) -> InventoryRepository: ...
+    @property
+    def routing(self) -> RoutingRecords: ...
 
     def savepoint(self) -> AbstractContextManager[None]:
         """A nested scope whose writes are undone if it raises."""

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from orderloom.adapters.observability.tracing import inject_trace
 from orderloom.adapters.persistence.fastinsert import insert_rows
 from orderloom.adapters.persistence.inventory_store import SqlInventoryRepository
+from orderloom.adapters.persistence.routing_store import SqlRoutingRecords
 from orderloom.adapters.persistence.shipments import SqlShipmentRepository
 from orderloom.adapters.persistence.tables import (
     audit_log,
@@ -280,6 +281,7 @@ class SqlUnitOfWork:
         self.quarantine = SqlQuarantine(conn)
         self.inventory = SqlInventoryRepository(conn)
         self.shipments = SqlShipmentRepository(conn)
+        self.routing = SqlRoutingRecords(conn)
         self._savepoints = 0
 
     @contextmanager

@@ -214,7 +214,7 @@ def bench(quick: Annotated[bool, typer.Option(help="shorter runs")] = False) -> 
 
 
 def _register_more() -> None:
-    from orderloom.entrypoints.cli import channels, demo, importer, inventory, rules, sla, tracking, users
+    from orderloom.entrypoints.cli import channels, demo, importer, inventory, route, rules, sla, tracking, users
 
     app.command("demo")(demo.demo)
     app.command("import")(importer.import_orders)
@@ -226,6 +226,7 @@ def _register_more() -> None:
     app.add_typer(sla.sla_app, name="sla")
     worker_app.command("sla")(sla.worker_sla)
     app.add_typer(users.app, name="users")
+    app.add_typer(route.route_app, name="route")
 
 
 _register_more()
