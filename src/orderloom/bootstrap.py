@@ -235,7 +235,8 @@ def bootstrap(
         # not ledgered per event: a ledger write per order made the relay fall behind ingest on SQLite (bench);
         # failures are still recorded and retried, and a re-run after a relay crash finds the order already moved
         Subscription("rules_intake", "orderloom.order.placed", intake, durable=False),
-        Subscription("webhook_fanout", "*", partial(_fan_out, webhooks)),
+        # idempotent (one delivery per subscription and event), so not ledgered per event
+        Subscription("webhook_fanout", "*", partial(_fan_out, webhooks), durable=False),
         *inventory_subscriptions(stock_handler),
         # idempotent (a replayed event finds its clock already set), so not ledgered: a ledger write per event made
         # the relay fall far behind ingest on SQLite

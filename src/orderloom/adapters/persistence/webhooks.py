@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -51,11 +52,15 @@ def _delivery(row: sa.Row[Any]) -> Delivery:
 class SqlWebhookStore:
     """The webhook tables; deliveries are unique per (subscription, event)."""
 
-    def __init__(self, write: sa.Engine, read: sa.Engine) -> None:
+    def __init__(self, write: sa.Engine, read: sa.Engine, *, cache_seconds: float = 2.0) -> None:
         self._write = write
         self._read = read
+        # every event asks for its tenant's subscriptions: keep them briefly (other processes see changes in 2 s)
+        self._cache: dict[str, tuple[float, list[Subscription]]] = {}
+        self._ttl = cache_seconds
 
     def add_subscription(self, subscription: Subscription) -> None:
+        self._cache.pop(subscription.tenant_id, None)
         with self._write.begin() as conn:
             conn.execute(
                 webhook_subscriptions.insert().values(
@@ -70,6 +75,16 @@ class SqlWebhookStore:
             )
 
     def subscriptions(self, tenant_id: str) -> list[Subscription]:
+        hit = self._cache.get(tenant_id)
+        if hit is not None and hit[0] > time.monotonic():
+            return list(hit[1])
+        subs = self._load(tenant_id)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[tenant_id] = (time.monotonic() + self._ttl, subs)
+        return list(subs)
+
+    def _load(self, tenant_id: str) -> list[Subscription]:
         with self._read.connect() as conn:
             rows = conn.execute(
                 sa.select(webhook_subscriptions).where(_S.tenant_id == tenant_id).order_by(_S.created_at, _S.id)
@@ -84,6 +99,7 @@ class SqlWebhookStore:
         return _subscription(row) if row is not None else None
 
     def deactivate(self, tenant_id: str, subscription_id: str) -> bool:
+        self._cache.pop(tenant_id, None)
         with self._write.begin() as conn:
             result = conn.execute(
                 webhook_subscriptions.update()
