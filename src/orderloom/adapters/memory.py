@@ -162,7 +162,7 @@ class MemoryUnitOfWork:
         self.idempotency = _Idempotency(state)
         self.quarantine = _Quarantine(state)
         self.inventory = MemoryInventory(state.inventory)
-        self.shipments = MemoryShipments(state.shipments)
+        self.shipments = MemoryShipments(state.shipments, lambda: state.outbox)
         self.routing = _Routing(state)
 
     @contextmanager

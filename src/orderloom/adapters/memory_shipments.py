@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from orderloom.application.tracking_ports import UnmappedCode
 from orderloom.domain.errors import ConcurrencyConflict
+from orderloom.domain.events import Event
 from orderloom.domain.shipments import RecordedScan, Shipment, ShipmentNotFound, TrackingNumberTaken
 from orderloom.domain.telemetry import Reading, TelemetryState
 
 __all__ = ["MemoryShipments", "ShipmentTables"]
+
+DELAY_PREDICTED = "orderloom.shipment.delay_predicted"
 
 
 @dataclass
@@ -31,8 +35,9 @@ class ShipmentTables:
 class MemoryShipments:
     """ShipmentRepository over ShipmentTables."""
 
-    def __init__(self, tables: ShipmentTables) -> None:
+    def __init__(self, tables: ShipmentTables, outbox: Callable[[], Sequence[Event]] = tuple) -> None:
         self.t = tables
+        self._outbox = outbox
 
     def add(self, shipment: Shipment) -> None:
         for number in shipment.tracking_numbers:
@@ -120,6 +125,12 @@ class MemoryShipments:
         del now
         self.t.readings.extend((tenant_id, shipment_id, r, ignored) for r, ignored in readings)
         self.t.telemetry[(tenant_id, shipment_id)] = state
+
+    def delay_alert(self, tenant_id: str, shipment_id: str) -> dict[str, Any] | None:
+        for event in self._outbox():
+            if event.type == DELAY_PREDICTED and event.tenant_id == tenant_id and event.aggregate_id == shipment_id:
+                return dict(event.data)
+        return None
 
     def open_numbers(self, limit: int) -> list[tuple[str, str, str]]:
         done = ("delivered", "returning", "closed")

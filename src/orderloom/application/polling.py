@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from orderloom.application.delay import DelayPredictor
 from orderloom.application.ports import TransactionRunner
 from orderloom.application.shipments import apply_tracking
 from orderloom.application.tracking import TrackingSetup, read_tracking
@@ -49,6 +50,7 @@ def poll_open_shipments(
     clock: Callable[[], datetime],
     limit: int = 100,
     carriers: set[str] | None = None,
+    delay: DelayPredictor | None = None,
 ) -> PollSummary:
     """Fetch every open shipment's tracking (rate limits, retries and breakers live in the fetcher) and apply it;
     a carrier that fails or answers garbage is counted and skipped, never stops the pass."""
@@ -81,6 +83,7 @@ def poll_open_shipments(
                 lifecycle=lifecycle,
                 actions=setup.actions,
                 now=clock(),
+                delay=delay,
             )
 
         reports = runner.run(apply)

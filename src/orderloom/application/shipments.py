@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from orderloom.application.delay import DelayPredictor
 from orderloom.application.orders import apply_action
+from orderloom.application.shipment_delay import assess_shipment
 from orderloom.application.tracking import event_document
 from orderloom.application.tracking_ports import TrackingUnitOfWork
 from orderloom.domain.errors import DomainError
@@ -86,8 +88,10 @@ def create_shipment(
     shipped_at: datetime | None = None,
     destination: tuple[float, float] | None = None,
     arrival_radius_m: float | None = None,
+    delay: DelayPredictor | None = None,
 ) -> Shipment:
-    """Register a shipment for an existing order (OrderNotFound otherwise) with its ShipmentCreated event."""
+    """Register a shipment for an existing order (OrderNotFound otherwise) with its ShipmentCreated event; with a
+    ``delay`` predictor, score its delay risk (a first alert records ``orderloom.shipment.delay_predicted``)."""
     uow.orders.get(tenant_id, order_id)
     shipment = Shipment.create(
         tenant_id=tenant_id,
@@ -104,6 +108,8 @@ def create_shipment(
     )
     uow.shipments.add(shipment)
     uow.outbox.add(shipment.pull_events())
+    if delay is not None:
+        assess_shipment(uow=uow, predictor=delay, shipment=shipment, now=now)
     return shipment
 
 
@@ -117,8 +123,10 @@ def apply_tracking(
     actions: Mapping[str, str],
     now: datetime,
     payload: bytes = b"",
+    delay: DelayPredictor | None = None,
 ) -> list[IngestReport]:
-    """Record the scans of every tracking number in a parsed carrier response and let the orders follow."""
+    """Record the scans of every tracking number in a parsed carrier response and let the orders follow; with a
+    ``delay`` predictor, re-score each shipment that got an accepted scan (alerting once per shipment)."""
     reports = []
     for outcome in outcomes:
         if isinstance(outcome, NoTracking):
@@ -132,7 +140,10 @@ def apply_tracking(
             error = {"kind": "unknown_tracking_number", "code": None, "message": reason, "quarantine_id": qid}
             reports.append(IngestReport(outcome.tracking_number, None, error=error))
             continue
-        reports.append(_apply_one(uow, shipment, outcome, lifecycle=lifecycle, actions=actions, now=now))
+        report = _apply_one(uow, shipment, outcome, lifecycle=lifecycle, actions=actions, now=now)
+        if delay is not None and report.recorded > report.flagged:
+            assess_shipment(uow=uow, predictor=delay, shipment=shipment, now=now)
+        reports.append(report)
     return reports
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from orderloom.application.ports import UnitOfWork
 from orderloom.domain.shipments import RecordedScan, Shipment
@@ -114,6 +114,9 @@ class ShipmentRepository(Protocol):
         now: datetime,
     ) -> None:
         """Store readings (with an ``ignored`` flag for out-of-order ones) and the new monitor state."""
+
+    def delay_alert(self, tenant_id: str, shipment_id: str) -> dict[str, Any] | None:
+        """The data of the ``orderloom.shipment.delay_predicted`` event already recorded for the shipment, if any."""
 
     def open_numbers(self, limit: int) -> list[tuple[str, str, str]]:
         """(tenant, carrier, tracking number) of shipments not delivered or returned yet, least recently scanned

@@ -11,6 +11,7 @@ import msgspec
 import sqlalchemy as sa
 
 from orderloom.adapters.persistence.fastinsert import insert_rows
+from orderloom.adapters.persistence.tables import outbox
 from orderloom.adapters.persistence.tables_tracking import (
     shipment_events,
     shipment_numbers,
@@ -300,6 +301,23 @@ class SqlShipmentRepository:
         )
         if done.rowcount == 0:
             self._conn.execute(t.insert().values(tenant_id=tenant_id, shipment_id=shipment_id, **values))
+
+    def delay_alert(self, tenant_id: str, shipment_id: str) -> dict[str, Any] | None:
+        """The data of the shipment's delay_predicted event in the outbox (index ix_outbox_aggregate), if any."""
+        row = self._conn.execute(
+            sa.select(outbox.c.payload)
+            .where(
+                outbox.c.tenant_id == tenant_id,
+                outbox.c.aggregate_id == shipment_id,
+                outbox.c.type == "orderloom.shipment.delay_predicted",
+            )
+            .order_by(outbox.c.seq)
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        data: dict[str, Any] = msgspec.json.decode(row.payload)["data"]
+        return data
 
     def open_numbers(self, limit: int) -> list[tuple[str, str, str]]:
         done = ("delivered", "returning", "closed")

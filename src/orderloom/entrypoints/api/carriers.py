@@ -57,6 +57,7 @@ async def carrier_webhook(request: Request, tenant_id: Tenant, carrier: str) -> 
             actions=tracking.actions,
             now=now,
             payload=body,
+            delay=container.delay_model,
         )
         return [r.as_dict() for r in reports]
 

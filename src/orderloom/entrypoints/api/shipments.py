@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date
 from functools import partial
 from typing import Any
@@ -10,10 +11,12 @@ from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from orderloom.adapters.persistence.shipments import SqlShipmentRepository
+from orderloom.adapters.persistence.uow import SqlUnitOfWork
+from orderloom.application.shipment_delay import delay_view
 from orderloom.application.shipments import create_shipment, record_telemetry, shipment_document
 from orderloom.application.tracking import TrackingSetup
 from orderloom.bootstrap import Container, utc_now
-from orderloom.domain.shipments import ShipmentNotFound, TrackingNumberTaken
+from orderloom.domain.shipments import Shipment, ShipmentNotFound, TrackingNumberTaken
 from orderloom.domain.telemetry import Reading
 from orderloom.entrypoints.api.auth import Tenant, container_of
 from orderloom.entrypoints.api.problems import Problem
@@ -109,6 +112,7 @@ async def post_shipment(request: Request, tenant_id: Tenant, body: NewShipment) 
         shipped_at=body.shipped_at.astimezone(UTC) if body.shipped_at else None,
         destination=(body.destination.latitude, body.destination.longitude) if body.destination else None,
         arrival_radius_m=body.arrival_radius_m,
+        delay=container.delay_model,
     )
     try:
         shipment = await container.writer.submit(lambda uow: fn(uow=uow))  # type: ignore[arg-type]
@@ -116,7 +120,12 @@ async def post_shipment(request: Request, tenant_id: Tenant, body: NewShipment) 
         raise Problem(
             409, "tracking-number-taken", str(exc), carrier=exc.carrier, tracking_number=exc.tracking_number
         ) from None
-    return shipment_document(shipment, lifecycle=container.lifecycle)
+    return await asyncio.to_thread(_created_document, container, shipment)
+
+
+def _created_document(container: Container, shipment: Shipment) -> dict[str, Any]:
+    with _read(container) as conn:
+        return _with_delay(container, conn, shipment, shipment_document(shipment, lifecycle=container.lifecycle))
 
 
 @router.post("/v1/shipments/{shipment_id}/telemetry", summary="Cold-chain and GPS telemetry for a shipment")
@@ -144,6 +153,12 @@ def _read(container: Container) -> Any:
     return container.engines.read.connect()
 
 
+def _with_delay(container: Container, conn: Any, shipment: Shipment, doc: dict[str, Any]) -> dict[str, Any]:
+    """The document with its ``delay_risk``: the model's risk now and the delay prediction raised, if any."""
+    view = delay_view(uow=SqlUnitOfWork(conn), predictor=container.delay_model, shipment=shipment, now=utc_now())
+    return {**doc, "delay_risk": view}
+
+
 @router.get("/v1/shipments/{shipment_id}", summary="One shipment with its carrier scans")
 def get_shipment(request: Request, tenant_id: Tenant, shipment_id: str) -> dict[str, Any]:
     """The shipment, its semantic status and every stored scan (newest first, with mapping and flags)."""
@@ -154,7 +169,8 @@ def get_shipment(request: Request, tenant_id: Tenant, shipment_id: str) -> dict[
             shipment = repo.get(tenant_id, shipment_id)
         except ShipmentNotFound as exc:
             raise Problem(404, "not-found", str(exc)) from None
-        return shipment_document(shipment, repo.scans(tenant_id, shipment_id), lifecycle=container.lifecycle)
+        doc = shipment_document(shipment, repo.scans(tenant_id, shipment_id), lifecycle=container.lifecycle)
+        return _with_delay(container, conn, shipment, doc)
 
 
 @router.get("/v1/orders/{order_id}/shipments", summary="The shipments of an order")

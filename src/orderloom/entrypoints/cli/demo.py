@@ -199,6 +199,7 @@ def demo(
     tenant: Annotated[str, typer.Option(help="tenant name to load into")] = "demo",
 ) -> None:
     """Load the demo tenant; prints its API key as the last line."""
+    from orderloom.entrypoints.cli.demo_delay import load_delay_demo
     from orderloom.entrypoints.cli.demo_inventory import load_demo_stock
     from orderloom.entrypoints.cli.main import err, out
     from orderloom.entrypoints.cli.sla import DEMO_SCAN_AHEAD, demo_scan
@@ -220,6 +221,7 @@ def demo(
 
         channel_results = load_channel_demo(container, tenant_id=tenant_id)
         shipments = load_tracking_demo(container, tenant_id=tenant_id, now=utc_now())
+        delays = load_delay_demo(container, tenant_id=tenant_id, now=utc_now())
         container.relay.drain()
         sla = demo_scan(container)
         login = ensure_demo_console(container, tenant_id)
@@ -237,6 +239,15 @@ def demo(
             highlight=False,
             soft_wrap=True,
         )
+    for row in delays:
+        raised = row["raised"]
+        verdict = (
+            f"delay predicted (risk {raised['probability']:.0%} ≥ {raised['threshold']:.0%}, "
+            f"{raised['hours_before_promise']:.0f} h before the promise)"
+            if raised
+            else "no delay predicted"
+        )
+        out.print(f"shipment {row['shipment_id']} to {row['city']}: {verdict}", highlight=False, soft_wrap=True)
     out.print(
         f"sla scan {DEMO_SCAN_AHEAD} ahead: {sla.breaches} breach(es), {sla.warnings} warning(s) "
         "in the inbox (GET /v1/sla/breaches)",

@@ -81,6 +81,7 @@ def poll(
                 clock=utc_now,
                 limit=limit,
                 carriers=set(endpoints),
+                delay=container.delay_model,
             )
             print(json.dumps(summary.as_dict()))
             if every <= 0:
