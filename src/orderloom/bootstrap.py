@@ -46,11 +46,12 @@ from orderloom.adapters.rules.cel_engine import CelRuleCompiler
 from orderloom.adapters.sla_policy_file import load_sla_policy
 from orderloom.adapters.validation import AddressQuality, BrCepIndex, FormatChecks, PriceConflictCheck
 from orderloom.application.channel_ports import ChannelStore
+from orderloom.application.intake_prechecks import RuleCompliance, StockPrecheck
 from orderloom.application.inventory_handlers import OrderStockHandler, inventory_subscriptions
 from orderloom.application.inventory_ports import Sourcing
 from orderloom.application.messagebus import MessageBus, Subscription
 from orderloom.application.notifications import Notifier, ShipmentNotifications
-from orderloom.application.order_checks import AllowAllCompliance, AllowAllInventory, OrderCheck
+from orderloom.application.order_checks import OrderCheck
 from orderloom.application.periodic import PeriodicWorker
 from orderloom.application.ports import Publisher, RateLimiter, TransactionRunner, UnitOfWork
 from orderloom.application.relay import OutboxRelay
@@ -136,13 +137,13 @@ class Container:
         return BrCepIndex.load(Path(path)) if path and Path(path).is_file() else None
 
     def intake_checks(self) -> list[OrderCheck]:
-        """The checks channel orders pass before they are placed: format, inventory pre-check (permissive until the
-        inventory service lands), compliance (permissive until the rules engine lands), price conflict, address."""
+        """The checks channel orders pass before they are placed: format, inventory pre-check (SKU known, network
+        ATP > 0; tenants without locations pass), compliance (the active ``compliance`` rule set), price, address."""
         if not self._checks:
             self._checks = [
                 FormatChecks(),
-                AllowAllInventory(),
-                AllowAllCompliance(),
+                StockPrecheck(),
+                RuleCompliance(self.rules),
                 PriceConflictCheck(self.channel_store, threshold_pct=self.settings.price_conflict_pct),
                 AddressQuality(br=self._br_index()),
             ]

@@ -40,7 +40,7 @@ __all__ = [
     "parse_rule_set",
 ]
 
-KINDS = ("validation", "routing", "hold", "notification", "pricing", "sla")
+KINDS = ("validation", "routing", "hold", "notification", "pricing", "sla", "compliance")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +84,11 @@ ACTIONS: dict[str, dict[str, ActionSpec]] = {
         "sla": (
             _spec("set_deadline_hours", "hours:int", exclusive=True),
             _spec("priority", "level:int", exclusive=True),
+        ),
+        # evaluated at channel intake before the order is placed (application/intake_prechecks.py)
+        "compliance": (
+            _spec("fail", "reason:str"),
+            _spec("hold", "reason:str"),
         ),
     }.items()
 }
