@@ -62,6 +62,8 @@ class TikTokShopAdapter:
         """One 202309 order."""
         node.obj()
         pay = node.at("payment")
+        if pay.value is not None:
+            pay.obj()  # a payment that is not an object is a mapping error naming /payment, not a crash
         currency = pay.str_at("currency") or node.path("line_items/0/currency").req()
         status = self._status(node.at("status"))
         entry = self.map.table("status").get(status)
@@ -72,7 +74,9 @@ class TikTokShopAdapter:
         custom = {
             "buyer_message": node.str_at("buyer_message"),
             "seller_note": node.str_at("seller_note"),
-            "payment_breakdown": {k: val for k, val in (pay.value or {}).items() if isinstance(val, str)} or None,
+            "payment_breakdown": {k: val for k, val in (pay.value or {}).items() if isinstance(val, str)}
+            if isinstance(pay.value, dict)
+            else None,
         }
         o = OrderIn(
             channel="tiktok_shop",
