@@ -83,7 +83,16 @@ def _setup(orders: int, extra: int, db: Path) -> tuple[Any, Any, str]:
     engines.dispose()
     container = bootstrap(settings)
     tenant_id, key = container.tenants.create("demo")
+    from orderloom.bootstrap import utc_now
+    from orderloom.entrypoints.cli.demo import CATALOG
+    from orderloom.entrypoints.cli.demo_inventory import load_demo_stock
+    from orderloom.entrypoints.cli.demo_tracking import load_tracking_demo
+    from orderloom.entrypoints.cli.rules import install_demo_rules
+
+    load_demo_stock(container, tenant_id=tenant_id, skus=[sku for sku, _, _ in CATALOG])
+    install_demo_rules(container, tenant_id)
     load_demo(container, tenant_id=tenant_id, count=orders)
+    load_tracking_demo(container, tenant_id=tenant_id, now=utc_now())
     if extra:
         _bulk(container, tenant_id, extra)
     container.relay.drain()
@@ -97,6 +106,21 @@ def _setup(orders: int, extra: int, db: Path) -> tuple[Any, Any, str]:
     )
     assert r.status_code == 200, r.status_code
     return client, container, key
+
+
+def _first_sku() -> str:
+    from orderloom.entrypoints.cli.demo import CATALOG
+
+    return str(CATALOG[0][0])
+
+
+def _candidate(container: Any) -> int:
+    """A second validation version (the active document again) to diff against the active one."""
+    tenant_id = container.tenants.find("demo")
+    active = container.rules.store.activation(tenant_id, "validation")
+    doc = container.rules.get_version(tenant_id=tenant_id, kind="validation", version=active.version).document
+    v = container.rules.create_version(tenant_id=tenant_id, kind="validation", document=doc, actor="bench")
+    return int(v.version)
 
 
 def _pages(client: Any, container: Any, key: str) -> list[tuple[str, str, dict[str, str]]]:
@@ -118,6 +142,10 @@ def _pages(client: Any, container: Any, key: str) -> list[tuple[str, str, dict[s
         ("order search date range + channel", "/console/orders?channel=web&placed_from=2000-01-01", {}),
         ("order detail (longest timeline)", f"/console/orders/{busy['id']}", {}),
         ("exception inbox", "/console/inbox", {}),
+        ("inventory by SKU", f"/console/inventory?sku={_first_sku()}", {}),
+        ("locations", "/console/locations", {}),
+        ("rule versions (validation)", "/console/rules?kind=validation", {}),
+        ("rule dry-run diff (validation, 30 d)", f"/console/rules?kind=validation&diff={_candidate(container)}", {}),
         ("KPI dashboard 24h", "/console/kpis?window=24h", {}),
         ("KPI dashboard 7d", "/console/kpis?window=7d", {}),
         ("KPI dashboard 30d", "/console/kpis?window=30d", {}),

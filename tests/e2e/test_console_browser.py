@@ -320,13 +320,34 @@ def test_viewer_sees_no_action_buttons_and_cannot_post(browser: Any, site: dict[
     assert after["status"] == order["status"]
 
 
+def test_inventory_locations_and_rules_pages_from_the_menu(browser: Any, site: dict[str, str]) -> None:
+    page = _login(browser, site["base"], "admin", ADMIN_PASSWORD)
+    page.get_by_role("link", name="Inventory").click()
+    page.get_by_label("SKU").fill("TSHIRT-BLK-M")
+    page.get_by_role("button", name="Show stock").click()
+    assert int(page.locator("#atp").inner_text()) > 0
+    _shot(page, "inventory.png")
+    page.get_by_role("link", name="Locations").click()
+    assert page.get_by_role("button", name=re.compile("^Take .* offline$")).count() >= 1
+    _shot(page, "locations.png")
+    page.get_by_role("link", name="Rules").click()
+    assert "(active)" in page.locator("table.list").inner_text()
+    _shot(page, "rules.png")
+    assert BROWSER_ERRORS[id(page)] == []
+    viewer = _login(browser, site["base"], "vera", VIEWER_PASSWORD)
+    viewer.goto(site["base"] + "/console/locations")
+    assert viewer.get_by_role("button", name=re.compile("offline")).count() == 0
+    viewer.goto(site["base"] + "/console/rules")
+    assert viewer.get_by_role("button", name=re.compile("Activate|Roll back")).count() == 0
+
+
 def test_keyboard_only_sign_in_and_search(browser: Any, site: dict[str, str]) -> None:
     order = _order_in(site, "pending")
     page = browser.new_context().new_page()
     page.goto(site["base"] + "/console/login")
 
     def tab_to(element_id: str) -> None:
-        for _ in range(8):
+        for _ in range(12):  # skip link, brand, seven menu links, sign out, then the page
             page.keyboard.press("Tab")
             if page.evaluate("document.activeElement.id") == element_id:
                 return

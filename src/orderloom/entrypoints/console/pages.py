@@ -22,6 +22,7 @@ from orderloom.bootstrap import Container, utc_now
 from orderloom.domain.errors import DomainError, FieldError, OrderNotFound, ValidationFailed
 from orderloom.domain.lifecycle import Status
 from orderloom.entrypoints.console.charts import time_series_chart
+from orderloom.entrypoints.console.ops_pages import inbox_extras
 from orderloom.entrypoints.console.quarantine_retry import decoder_for, retry_quarantined
 from orderloom.entrypoints.console.rendering import render
 from orderloom.entrypoints.console.sections import sections_for
@@ -277,6 +278,7 @@ def inbox_page(request: Request, sub: str = "", note: str = "") -> Response:
         meanings=hold_meanings,
         quarantined=container.console.quarantined(user.tenant_id),
         retryable=lambda source: decoder_for(source) is not None,
+        **inbox_extras(container, user.tenant_id),
     )
     return render(request, "inbox.html", context)
 
