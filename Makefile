@@ -38,6 +38,7 @@ bench: install
 	$(BIN)/python bench/rules.py
 	$(BIN)/python bench/console.py
 	$(BIN)/python bench/routing.py
+	$(BIN)/python bench/scaleout.py
 
 fmt: install
 	$(BIN)/ruff format src tests bench

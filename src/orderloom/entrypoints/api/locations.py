@@ -49,6 +49,7 @@ class NewLocation(_Fields):
 
     id: str = Field(min_length=1, max_length=40, examples=["SH-WH1"])
     name: str = Field(min_length=1, max_length=120, examples=["Shanghai warehouse"])
+    type: LocationType  # required on create (a missing type was a 500, found by Schemathesis)
 
 
 class LocationChanges(_Fields):
