@@ -182,22 +182,39 @@ def _stream_ids(urls: list[str], stream: str) -> list[str]:
             time.sleep(1)
 
 
-def _wait_drained(system: System, timeout: float = 120) -> None:
-    """Until the relay has published every outbox row and the consumer has handled every event."""
+def _consumer_backlog(urls: list[str]) -> tuple[int, int]:
+    """(undelivered + unacked events of the consumer, dead-lettered events) from JetStream itself."""
+
+    async def read() -> tuple[int, int]:
+        nc = await nats.connect(servers=urls)
+        try:
+            js = nc.jetstream()
+            info = await js.consumer_info("FAULTS", "faults")
+            dead = int((await js.stream_info("FAULTS_DEAD")).state.messages)
+            return int(info.num_pending or 0) + int(info.num_ack_pending or 0), dead
+        finally:
+            await nc.close()
+
+    try:
+        return asyncio.run(read())
+    except (nats.errors.Error, OSError):
+        return -1, -1  # the cluster is electing a leader or the consumer does not exist yet
+
+
+def _wait_drained(system: System, timeout: float = 180) -> None:
+    """Until the relay has published every outbox row and the consumer has acked every event (none dead-lettered)."""
     deadline = time.monotonic() + timeout
-    query = sa.text(
-        "select count(*) filter (where o.published_at is null), "
-        "count(*) filter (where h.status is distinct from 'done') "
-        "from outbox o left join handler_runs h on h.event_id = o.event_id and h.handler = 'webhook_fanout' "
-        "where o.tenant_id = :t"
-    )
+    query = sa.text("select count(*) from outbox where tenant_id = :t and published_at is null")
+    unpublished, backlog, dead = -1, -1, -1
     while time.monotonic() < deadline:
         with system.engine.connect() as conn:
-            unpublished, unhandled = conn.execute(query, {"t": system.tenant_id}).one()
-        if unpublished == 0 and unhandled == 0:
+            unpublished = conn.execute(query, {"t": system.tenant_id}).scalar_one()
+        backlog, dead = _consumer_backlog(system.nats.urls)
+        if unpublished == 0 and backlog == 0:
+            assert dead == 0, f"{dead} events were dead-lettered"
             return
         time.sleep(0.5)
-    raise AssertionError(f"not drained: {unpublished} unpublished, {unhandled} not handled")
+    raise AssertionError(f"not drained: {unpublished} unpublished, consumer backlog {backlog}, dead {dead}")
 
 
 def _check_exactly_once(system: System) -> dict[str, int]:
