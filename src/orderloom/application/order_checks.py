@@ -14,8 +14,6 @@ from orderloom.domain.intake_checks import Finding, hold_for
 from orderloom.domain.lifecycle import Lifecycle
 
 __all__ = [
-    "AllowAllCompliance",
-    "AllowAllInventory",
     "ComplianceRules",
     "InventoryPrecheck",
     "OrderCheck",
@@ -43,22 +41,6 @@ class ComplianceRules(Protocol):
 
     def check(self, *, uow: UnitOfWork, tenant_id: str, doc: dict[str, Any]) -> list[Finding]:
         """``compliance_rule`` findings."""
-
-
-class AllowAllInventory:
-    """The permissive default until the inventory service lands: every SKU known, stock available."""
-
-    def check(self, *, uow: UnitOfWork, tenant_id: str, doc: dict[str, Any]) -> list[Finding]:
-        """No findings."""
-        return []
-
-
-class AllowAllCompliance:
-    """The permissive default until the rules engine lands: no rule fails."""
-
-    def check(self, *, uow: UnitOfWork, tenant_id: str, doc: dict[str, Any]) -> list[Finding]:
-        """No findings."""
-        return []
 
 
 def run_checks(*, uow: UnitOfWork, checks: Sequence[OrderCheck], tenant_id: str, doc: dict[str, Any]) -> list[Finding]:
