@@ -59,9 +59,9 @@ from orderloom.application.relay_worker import RelayWorker
 from orderloom.application.routing import CostRouter
 from orderloom.application.rules import RuleSets
 from orderloom.application.rules_intake import RulesIntake
-from orderloom.application.sla import order_sla_handler
+from orderloom.application.sla import order_sla_batch_handler, order_sla_handler
 from orderloom.application.tracking import TrackingSetup
-from orderloom.application.webhooks import deliver_due, fan_out
+from orderloom.application.webhooks import deliver_due, fan_out, fan_out_many
 from orderloom.config import Settings
 from orderloom.domain.delay_risk import DelayModel
 from orderloom.domain.lifecycle import Lifecycle
@@ -213,6 +213,7 @@ def bootstrap(
     sla_policy = load_sla_policy(lifecycle)
     sla_store = SqlSlaStore(engines.write, engines.read)
     sla_handler = order_sla_handler(store=sla_store, policy=sla_policy)
+    sla_batch = order_sla_batch_handler(store=sla_store, policy=sla_policy)
     queries = SqlOrderQueries(engines.read)
     rules = RuleSets(
         store=SqlRuleStore(engines.write, engines.read),
@@ -237,12 +238,14 @@ def bootstrap(
         # failures are still recorded and retried, and a re-run after a relay crash finds the order already moved
         Subscription("rules_intake", "orderloom.order.placed", intake, durable=False),
         # idempotent (one delivery per subscription and event), so not ledgered per event
-        Subscription("webhook_fanout", "*", partial(_fan_out, webhooks), durable=False),
+        Subscription(
+            "webhook_fanout", "*", partial(_fan_out, webhooks), durable=False, batch=partial(_fan_out_many, webhooks)
+        ),
         *inventory_subscriptions(stock_handler),
         # idempotent (a replayed event finds its clock already set), so not ledgered: a ledger write per event made
         # the relay fall far behind ingest on SQLite
-        Subscription("sla_order_placed", "orderloom.order.placed", sla_handler, durable=False),
-        Subscription("sla_order_status", "orderloom.order.status_changed", sla_handler, durable=False),
+        Subscription("sla_order_placed", "orderloom.order.placed", sla_handler, durable=False, batch=sla_batch),
+        Subscription("sla_order_status", "orderloom.order.status_changed", sla_handler, durable=False, batch=sla_batch),
         *subscriptions,
     ]
     notifications = _notifications(settings, engines, queries)
@@ -331,6 +334,11 @@ def _tracking(lifecycle: Lifecycle) -> TrackingSetup:
 
 def _fan_out(store: SqlWebhookStore, event: dict[str, Any]) -> None:
     fan_out(store=store, event=event, now=utc_now())
+
+
+def _fan_out_many(store: SqlWebhookStore, events: Sequence[dict[str, Any]]) -> list[Exception | None]:
+    fan_out_many(store=store, events=events, now=utc_now())
+    return [None] * len(events)
 
 
 def _webhook_worker(settings: Settings, store: SqlWebhookStore, outbox: SqlOutboxReader) -> PeriodicWorker:

@@ -112,6 +112,31 @@ class SlaStoreContract:
         again = store.flag_due(T0 + timedelta(hours=17), limit=10)
         assert [(f.clock.state, f.level) for f in again] == [("allocated.reserved", "breach")]
 
+    def test_enter_many_applies_each_clock_in_order_like_enter(self, store: SlaStore) -> None:
+        t = self.tenant()
+        store.enter(clock(t, "ord_old", "confirmed.paid"))
+        store.flag_due(T0 + timedelta(hours=3), limit=10)  # ord_old breaches: one open exception
+        newer = clock(t, "ord_1", "allocated.reserved", at=T0 + timedelta(hours=2))
+        moved = clock(t, "ord_old", "allocated.reserved", at=T0 + timedelta(hours=4))
+        batch = [
+            clock(t, "ord_1", "confirmed.paid", at=T0 + timedelta(hours=1), channel="amazon"),
+            newer,
+            clock(t, "ord_1", "confirmed.paid", at=T0),  # older than what the batch already entered: ignored
+            newer,  # the same entry again: ignored
+            moved,
+            clock(t, "ord_2", "confirmed.paid", at=T0, channel="web"),
+        ]
+        assert store.enter_many(batch) == 4  # ord_1 twice, ord_old, ord_2
+        assert store.current(t, "order", "ord_1") == newer
+        assert store.current(t, "order", "ord_old") == moved
+        assert store.inbox(t, SlaInboxFilter(), limit=10, cursor=None).items == []
+        resolved = store.inbox(t, SlaInboxFilter(open_only=False), limit=10, cursor=None).items
+        assert [i.resolved_at for i in resolved] == [T0 + timedelta(hours=4)]
+        assert store.enter_many([newer, moved]) == 0
+        assert store.enter_many([]) == 0
+        assert store.channels_of(t, "order", ["ord_2", "ord_1", "ord_x"]) == {"ord_2": "web", "ord_1": None}
+        assert store.channels_of(t, "shipment", ["ord_2"]) == {}
+
     def test_inbox_filters_and_cursor_paging(self, store: SlaStore) -> None:
         t = self.tenant()
         other = self.tenant()

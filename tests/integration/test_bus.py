@@ -122,3 +122,74 @@ def test_backoff_grows_and_is_capped() -> None:
     assert 0.5 <= values[0] <= 1.0
     assert 4.0 <= values[3] <= 8.0
     assert all(30.0 <= v <= 60.0 for v in values[6:])
+
+
+class BatchCollector:
+    """A durable batch handler that fails the events whose ids are listed."""
+
+    def __init__(self, fail: set[str] | None = None) -> None:
+        self.calls: list[list[str]] = []
+        self.single: list[str] = []
+        self.fail = fail or set()
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        self.single.append(event["id"])
+
+    def batch(self, events: Any) -> list[Exception | None]:
+        self.calls.append([e["id"] for e in events])
+        return [RuntimeError("shelf empty") if e["id"] in self.fail else None for e in events]
+
+
+def test_a_relay_batch_reaches_a_batch_handler_in_one_call_and_the_ledger_in_one_write(store: Container) -> None:
+    tenant_id, _ = store.tenants.create("acme")
+    for _ in range(6):
+        _place(store, tenant_id)
+    messages = store.outbox.unpublished(100)
+    ids = [m.event_id for m in messages]
+    collector = BatchCollector(fail={ids[2]})
+    plain: list[str] = []
+    now = [datetime.now(UTC)]
+    bus = MessageBus(
+        ledger=store.ledger,
+        clock=lambda: now[0],
+        subscriptions=[
+            Subscription("batched", "orderloom.order.placed", collector, batch=collector.batch),
+            Subscription("plain", "*", lambda e: plain.append(e["id"]), durable=False),
+        ],
+    )
+    assert bus.dispatch_many(messages) == [i != 2 for i in range(6)]
+    assert collector.calls == [ids] and collector.single == []
+    assert plain == ids
+    with store.engines.read.connect() as conn:
+        rows = {r.event_id: (r.status, r.attempts) for r in conn.execute(sa.select(handler_runs))}
+    assert rows == {e: (("failed", 1) if e == ids[2] else ("done", 0)) for e in ids}
+    # redelivery of the whole batch: only the failed event reaches the handler again
+    assert bus.dispatch_many(messages) == [i != 2 for i in range(6)]
+    assert collector.calls[1] == [ids[2]]
+    # the ledger's retry runs the single-event handler
+    now[0] += timedelta(hours=1)
+    assert bus.retry_due(store.outbox) == 1
+    assert collector.single == [ids[2]]
+    assert bus.dispatch_many(messages) == [True] * 6 and len(collector.calls) == 2
+    store.close()
+
+
+def test_a_batch_handler_that_raises_fails_every_event_of_its_batch(store: Container) -> None:
+    tenant_id, _ = store.tenants.create("acme")
+    for _ in range(3):
+        _place(store, tenant_id)
+    messages = store.outbox.unpublished(100)
+
+    def broken(events: Any) -> list[Exception | None]:
+        raise ConnectionError("database went away")
+
+    bus = MessageBus(
+        ledger=store.ledger,
+        clock=lambda: datetime.now(UTC),
+        subscriptions=[Subscription("broken", "orderloom.order.placed", lambda e: None, batch=broken)],
+    )
+    assert bus.dispatch_many(messages) == [False] * 3
+    with store.engines.read.connect() as conn:
+        rows = conn.execute(sa.select(handler_runs.c.status, handler_runs.c.last_error)).all()
+    assert [(r.status, "database went away" in r.last_error) for r in rows] == [("failed", True)] * 3
+    store.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -52,6 +53,13 @@ class MemorySlaStore:
                 if (c.tenant_id, c.subject_kind, c.subject_id) == key and entry.resolved_at is None:
                     entry.resolved_at = clock.entered_at
         return True
+
+    def enter_many(self, clocks: Sequence[SlaClock]) -> int:
+        return sum(self.enter(c) for c in clocks)
+
+    def channels_of(self, tenant_id: str, kind: str, subject_ids: Sequence[str]) -> dict[str, str | None]:
+        found = ((i, self.clocks.get((tenant_id, kind, i))) for i in subject_ids)
+        return {i: c.channel for i, c in found if c is not None}
 
     def flag_due(self, now: datetime, *, limit: int) -> list[SlaFlag]:
         with self._lock:

@@ -7,7 +7,7 @@ too: each re-reads the order and its reservations, so a redelivered event change
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -59,27 +59,51 @@ class OrderStockHandler:
 
     def __call__(self, event: dict[str, Any]) -> None:
         """Allocate, release or fulfil the order's stock, depending on where it went."""
+        work = self.work_for(event)
+        if work is not None:
+            self.runner.run(work)
+
+    def handle_batch(self, events: Sequence[dict[str, Any]]) -> list[Exception | None]:
+        """A relay batch in one transaction, each event's work in its own savepoint (a failure undoes only its own)."""
+        plan = [(i, w) for i, w in enumerate(map(self.work_for, events)) if w is not None]
+        results: list[Exception | None] = [None] * len(events)
+        if not plan:
+            return results
+
+        def run_all(uow: UnitOfWork) -> None:
+            for i, work in plan:
+                results[i] = None
+                try:
+                    with uow.savepoint():
+                        work(uow)
+                except Exception as exc:  # this event is retried through the ledger; the others commit
+                    results[i] = exc
+
+        self.runner.run(run_all)
+        return results
+
+    def work_for(self, event: dict[str, Any]) -> Callable[[UnitOfWork], object] | None:
+        """What the event asks of stock, as a unit of work (None: nothing to do)."""
         data = event.get("data") or {}
         to = data.get("to") or data.get("status") or {}
         before = (data.get("from") or {}).get("main")
         order_id = str(data.get("order_id") or "")
         if not order_id or not to:
-            return
+            return None
         tenant_id = _tenant_of(event)
         main = to.get("main")
         if main == "confirmed":
-            self.runner.run(lambda uow: self._allocate(uow, tenant_id, order_id))
-        elif (main, to.get("sub")) == ("pending", "partially_paid") and _from_sub(data) in (None, "awaiting_deposit"):
-            self.runner.run(lambda uow: self._promise(uow, tenant_id, order_id))
-        elif main in _RELEASING and before not in _RELEASING:
+            return lambda uow: self._allocate(uow, tenant_id, order_id)
+        if (main, to.get("sub")) == ("pending", "partially_paid") and _from_sub(data) in (None, "awaiting_deposit"):
+            return lambda uow: self._promise(uow, tenant_id, order_id)
+        if main in _RELEASING and before not in _RELEASING:
             reason = f"order {data.get('action') or 'closed'}"
-            self.runner.run(
-                lambda uow: release_order(
-                    uow=uow, tenant_id=tenant_id, order_id=order_id, reason=reason, now=self.clock()
-                )
+            return lambda uow: release_order(
+                uow=uow, tenant_id=tenant_id, order_id=order_id, reason=reason, now=self.clock()
             )
-        elif main in _FULFILLING and before not in _FULFILLING:
-            self.runner.run(lambda uow: fulfil_order(uow=uow, tenant_id=tenant_id, order_id=order_id, now=self.clock()))
+        if main in _FULFILLING and before not in _FULFILLING:
+            return lambda uow: fulfil_order(uow=uow, tenant_id=tenant_id, order_id=order_id, now=self.clock())
+        return None
 
     def _promise(self, uow: UnitOfWork, tenant_id: str, order_id: str) -> None:
         if not uow.inventory.list_locations(tenant_id):
@@ -109,6 +133,6 @@ class OrderStockHandler:
 def inventory_subscriptions(handler: OrderStockHandler) -> list[Subscription]:
     """The durable subscriptions of the stock handler."""
     return [
-        Subscription("inventory.order_placed", "orderloom.order.placed", handler),
-        Subscription("inventory.order_status", "orderloom.order.status_changed", handler),
+        Subscription("inventory.order_placed", "orderloom.order.placed", handler, batch=handler.handle_batch),
+        Subscription("inventory.order_status", "orderloom.order.status_changed", handler, batch=handler.handle_batch),
     ]

@@ -18,9 +18,11 @@ import structlog
 
 from orderloom.application.ports import Clock, HandlerLedger, OutboxMessage, OutboxReader
 
-__all__ = ["EventHandler", "EventScope", "MessageBus", "Subscription", "backoff_seconds"]
+__all__ = ["BatchEventHandler", "EventHandler", "EventScope", "MessageBus", "Subscription", "backoff_seconds"]
 
 EventHandler = Callable[[dict[str, Any]], None]
+# handles a batch of events in order and returns, per event, None for success or the exception it failed with
+BatchEventHandler = Callable[[Sequence[dict[str, Any]]], Sequence[Exception | None]]
 EventScope = Callable[[Mapping[str, Any]], AbstractContextManager[None]]
 log = structlog.get_logger(__name__)
 
@@ -32,12 +34,16 @@ class Subscription:
     ``durable`` handlers run at most once successfully per event (the ledger remembers each success). Non-durable ones
     (metrics, logs) may run again on redelivery and cost no ledger write on success; their failures are still
     recorded and retried.
+
+    ``batch``, when given, handles a relay batch's events of this type in one call (typically one transaction);
+    ``handler`` still serves single deliveries and retries.
     """
 
     name: str
     event_type: str
     handler: EventHandler
     durable: bool = True
+    batch: BatchEventHandler | None = None
 
 
 def backoff_seconds(attempt: int, *, base: float = 1.0, cap: float = 600.0, rng: random.Random | None = None) -> float:
@@ -72,9 +78,63 @@ class MessageBus:
 
     def publish_many(self, messages: Sequence[OutboxMessage]) -> list[str]:
         """Deliver a batch in order; every event counts as accepted (handler failures are retried by the ledger)."""
-        for message in messages:
-            self.dispatch(message)
+        self.dispatch_many(messages)
         return [m.event_id for m in messages]
+
+    def dispatch_many(self, messages: Sequence[OutboxMessage]) -> list[bool]:
+        """Deliver a batch: each subscription gets its events in order, in one call where it handles batches.
+
+        Ledger reads and writes are one query each per subscription and batch, not one per event. Returns, per
+        message, True when every handler has now succeeded for it.
+        """
+        if self.scope is not None:  # tracing: one span per event around its handlers
+            return [self.dispatch(m) for m in messages]
+        ok = [True] * len(messages)
+        for sub in self.subscriptions:
+            picked = [i for i, m in enumerate(messages) if sub.event_type in ("*", m.type)]
+            if picked:
+                for i in self._deliver_batch(sub, [messages[i].cloudevent for i in picked]):
+                    ok[picked[i]] = False
+        return ok
+
+    def _deliver_batch(self, sub: Subscription, events: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Run one subscription over events in order; returns the positions that failed."""
+        ids = [str(e["id"]) for e in events]
+        todo = list(range(len(events)))
+        if sub.durable:
+            done = self.ledger.done_among(ids, sub.name)
+            todo = [i for i in todo if ids[i] not in done]
+        if not todo:
+            return []
+        results = self._run_batch(sub, [dict(events[i]) for i in todo])
+        failed = []
+        for i, exc in zip(todo, results, strict=True):
+            if exc is not None:
+                failed.append(i)
+                self._record_failure(sub, ids[i], exc)
+        if sub.durable:
+            self.ledger.mark_done_many([ids[i] for i, exc in zip(todo, results, strict=True) if exc is None], sub.name)
+        return failed
+
+    @staticmethod
+    def _run_batch(sub: Subscription, events: list[dict[str, Any]]) -> Sequence[Exception | None]:
+        if sub.batch is not None:
+            try:
+                results = sub.batch(events)
+            except Exception as exc:  # the whole batch failed (e.g. its transaction): every event is retried
+                return [exc] * len(events)
+            if len(results) != len(events):
+                raise RuntimeError(f"batch handler {sub.name} returned {len(results)} results for {len(events)} events")
+            return results
+        out: list[Exception | None] = []
+        for event in events:
+            try:
+                sub.handler(event)
+            except Exception as exc:  # recorded and retried by the caller, never swallowed
+                out.append(exc)
+            else:
+                out.append(None)
+        return out
 
     def dispatch(self, message: OutboxMessage) -> bool:
         """Deliver one event to its handlers; True when every handler has now succeeded for it."""
@@ -96,23 +156,26 @@ class MessageBus:
         try:
             sub.handler(dict(event))
         except Exception as exc:  # a handler's failure is recorded and retried, never swallowed
-            attempt = self.ledger.attempts(event_id, sub.name) + 1
-            retry_at = None
-            if attempt < self.max_attempts:
-                retry_at = self.clock() + timedelta(seconds=backoff_seconds(attempt, base=self.backoff_base))
-            self.ledger.mark_failed(event_id, sub.name, error=f"{type(exc).__name__}: {exc}", retry_at=retry_at)
-            log.warning(
-                "handler_failed",
-                handler=sub.name,
-                event_id=event_id,
-                attempt=attempt,
-                dead=retry_at is None,
-                error=str(exc),
-            )
+            self._record_failure(sub, event_id, exc)
             return False
         if sub.durable:
             self.ledger.mark_done(event_id, sub.name)
         return True
+
+    def _record_failure(self, sub: Subscription, event_id: str, exc: Exception) -> None:
+        attempt = self.ledger.attempts(event_id, sub.name) + 1
+        retry_at = None
+        if attempt < self.max_attempts:
+            retry_at = self.clock() + timedelta(seconds=backoff_seconds(attempt, base=self.backoff_base))
+        self.ledger.mark_failed(event_id, sub.name, error=f"{type(exc).__name__}: {exc}", retry_at=retry_at)
+        log.warning(
+            "handler_failed",
+            handler=sub.name,
+            event_id=event_id,
+            attempt=attempt,
+            dead=retry_at is None,
+            error=str(exc),
+        )
 
     def retry_due(self, outbox: OutboxReader, *, limit: int = 100) -> int:
         """Re-deliver events whose handlers failed and whose retry time has come; returns how many succeeded."""

@@ -242,6 +242,12 @@ class HandlerLedger(Protocol):
     def mark_done(self, event_id: str, handler: str) -> None:
         """Record a success."""
 
+    def done_among(self, event_ids: Sequence[str], handler: str) -> set[str]:
+        """Which of these events the handler has already succeeded for (one query)."""
+
+    def mark_done_many(self, event_ids: Sequence[str], handler: str) -> None:
+        """Record successes in one transaction."""
+
     def mark_failed(self, event_id: str, handler: str, *, error: str, retry_at: datetime | None) -> int:
         """Record a failure; returns the attempt count so far. ``retry_at`` None means give up (dead)."""
 

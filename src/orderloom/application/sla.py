@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from orderloom.application.messagebus import EventHandler
+from orderloom.application.messagebus import BatchEventHandler, EventHandler
 from orderloom.application.sla_ports import SlaStore
 from orderloom.domain.lifecycle import Status
 from orderloom.domain.sla import SlaClock, SlaFlag, SlaPolicy
 
-__all__ = ["SlaScanSummary", "order_sla_handler", "parse_event_time", "scan_sla", "track_status"]
+__all__ = [
+    "SlaScanSummary",
+    "order_sla_batch_handler",
+    "order_sla_handler",
+    "parse_event_time",
+    "scan_sla",
+    "track_status",
+]
 
 
 def parse_event_time(text: str) -> datetime:
@@ -75,6 +83,54 @@ def order_sla_handler(*, store: SlaStore, policy: SlaPolicy) -> EventHandler:
         )
 
     return handle
+
+
+def _order_status(event: dict[str, Any]) -> tuple[str, str, dict[str, str], str | None]:
+    """(tenant, order id, the status entered, the channel when the event carries it)."""
+    data = event["data"]
+    tenant_id = str(event["source"]).rsplit("/", 1)[-1]
+    if event["type"] == "orderloom.order.placed":
+        return tenant_id, str(data["order_id"]), data["status"], data.get("channel")
+    return tenant_id, str(data["order_id"]), data["to"], None
+
+
+def order_sla_batch_handler(*, store: SlaStore, policy: SlaPolicy) -> BatchEventHandler:
+    """The batch form of ``order_sla_handler``: one read for channels and one transaction per relay batch."""
+
+    def handle_batch(events: Sequence[dict[str, Any]]) -> list[Exception | None]:
+        results: list[Exception | None] = [None] * len(events)
+        parsed: list[tuple[int, tuple[str, str, dict[str, str], str | None]]] = []
+        for i, event in enumerate(events):
+            try:
+                parsed.append((i, _order_status(event)))
+            except (KeyError, TypeError) as exc:
+                results[i] = exc
+        channels: dict[tuple[str, str], str | None] = {}
+        for tenant_id in {p[0] for _, p in parsed}:
+            ids = [p[1] for _, p in parsed if p[0] == tenant_id]
+            channels.update({(tenant_id, k): v for k, v in store.channels_of(tenant_id, "order", ids).items()})
+        clocks = []
+        for i, (tenant_id, order_id, status, channel) in parsed:
+            if events[i]["type"] == "orderloom.order.placed":
+                channels[(tenant_id, order_id)] = channel
+            try:
+                clocks.append(
+                    policy.clock(
+                        tenant_id=tenant_id,
+                        kind="order",
+                        subject_id=order_id,
+                        entry_id=str(events[i]["id"]),
+                        status=Status(status["main"], status["sub"]),
+                        entered_at=parse_event_time(events[i]["time"]),
+                        channel=channels.get((tenant_id, order_id)),
+                    )
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                results[i] = exc
+        store.enter_many(clocks)
+        return results
+
+    return handle_batch
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -58,6 +59,12 @@ class SlaStore(Protocol):
 
         Returns False and changes nothing when the stored entry is the same one or a later one (redelivery).
         """
+
+    def enter_many(self, clocks: Sequence[SlaClock]) -> int:
+        """``enter`` for each clock in order, in one transaction; returns how many were started."""
+
+    def channels_of(self, tenant_id: str, kind: str, subject_ids: Sequence[str]) -> dict[str, str | None]:
+        """The channel recorded on each subject's clock (subjects without a clock are absent)."""
 
     def flag_due(self, now: datetime, *, limit: int) -> list[SlaFlag]:
         """Flag up to ``limit`` clocks whose warning or deadline time has passed, each level once per entry."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from orderloom.domain.webhooks import (
     validate_subscription,
 )
 
-__all__ = ["WebhookNotFound", "deliver_due", "fan_out", "redeliver", "subscribe"]
+__all__ = ["WebhookNotFound", "deliver_due", "fan_out", "fan_out_many", "redeliver", "subscribe"]
 
 _TENANT_SOURCE = "/orderloom/tenants/"
 
@@ -48,33 +49,41 @@ def subscribe(
     return subscription
 
 
-def fan_out(*, store: WebhookStore, event: dict[str, Any], now: datetime) -> int:
-    """Create one pending delivery per active subscription that wants the event (idempotent per event)."""
+def _deliveries_for(store: WebhookStore, event: dict[str, Any], now: datetime) -> list[Delivery]:
+    """One pending delivery per active subscription of the event's tenant that wants its type."""
     source = str(event.get("source", ""))
     if not source.startswith(_TENANT_SOURCE):
-        return 0
+        return []
     tenant_id = source[len(_TENANT_SOURCE) :]
     event_type = str(event["type"])
     wanted = [s for s in store.subscriptions(tenant_id) if s.active and matches(s.event_types, event_type)]
-    return store.add_deliveries(
-        [
-            Delivery(
-                id=new_id("dlv"),
-                tenant_id=tenant_id,
-                subscription_id=s.id,
-                event_id=str(event["id"]),
-                event_type=event_type,
-                status=DeliveryStatus.PENDING,
-                attempts=0,
-                next_attempt_at=now,
-                last_status_code=None,
-                last_error=None,
-                delivered_at=None,
-                created_at=now,
-            )
-            for s in wanted
-        ]
-    )
+    return [
+        Delivery(
+            id=new_id("dlv"),
+            tenant_id=tenant_id,
+            subscription_id=s.id,
+            event_id=str(event["id"]),
+            event_type=event_type,
+            status=DeliveryStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            last_status_code=None,
+            last_error=None,
+            delivered_at=None,
+            created_at=now,
+        )
+        for s in wanted
+    ]
+
+
+def fan_out(*, store: WebhookStore, event: dict[str, Any], now: datetime) -> int:
+    """Create one pending delivery per active subscription that wants the event (idempotent per event)."""
+    return store.add_deliveries(_deliveries_for(store, event, now))
+
+
+def fan_out_many(*, store: WebhookStore, events: Sequence[dict[str, Any]], now: datetime) -> int:
+    """``fan_out`` for a relay batch, in one write."""
+    return store.add_deliveries([d for e in events for d in _deliveries_for(store, e, now)])
 
 
 def deliver_due(

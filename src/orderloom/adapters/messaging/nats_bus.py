@@ -245,15 +245,25 @@ class JetStreamConsumer:
             msgs = await sub.fetch(batch, timeout=wait)
         except nats.errors.TimeoutError:
             return 0
-        acked = 0
+        decoded: list[tuple[Msg, OutboxMessage]] = []
         for msg in msgs:
-            acked += await self._process(msg)
+            message = await self._decode(msg)
+            if message is not None:
+                decoded.append((msg, message))
+        if not decoded:
+            return 0
+        # the whole fetch goes through the bus as one batch: one ledger query and one transaction per handler
+        results = await asyncio.to_thread(self._bus.dispatch_many, [m for _, m in decoded])
+        acked = 0
+        for (msg, _), ok in zip(decoded, results, strict=True):
+            acked += await self._settle(msg, ok)
         return acked
 
-    async def _process(self, msg: Msg) -> int:
+    async def _decode(self, msg: Msg) -> OutboxMessage | None:
+        """The message as a CloudEvent, or None after dead-lettering what is not one."""
         try:
             event: dict[str, Any] = msgspec.json.decode(msg.data)
-            message = OutboxMessage(
+            return OutboxMessage(
                 seq=msg.metadata.sequence.stream,
                 event_id=str(event["id"]),
                 tenant_id=_tenant_of(event),
@@ -262,11 +272,13 @@ class JetStreamConsumer:
             )
         except (msgspec.DecodeError, KeyError, TypeError) as exc:
             await self._dead_letter(msg, f"not a CloudEvent: {exc}")
-            return 0
+            return None
+
+    async def _settle(self, msg: Msg, ok: bool) -> int:
+        """Ack a handled message; nak a failed one with backoff, or dead-letter it after its last delivery."""
         delivered = msg.metadata.num_delivered
         if delivered > 1:
             REDELIVERIES.labels(consumer=self._durable).inc()
-        ok = await asyncio.to_thread(self._bus.dispatch, message)
         if ok:
             await msg.ack()
             CONSUMED.labels(consumer=self._durable).inc()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -99,6 +99,12 @@ class SqlOutboxReader:
             return int(conn.execute(sa.select(sa.func.count()).where(outbox.c.published_at.is_(None))).scalar_one())
 
 
+def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+    """Slices small enough for an IN list on every backend."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 class SqlHandlerLedger:
     """handler_runs: done, failed (with next attempt) or dead."""
 
@@ -136,6 +142,47 @@ class SqlHandlerLedger:
 
     def mark_done(self, event_id: str, handler: str) -> None:
         self._upsert(event_id, handler, {"status": "done", "next_attempt_at": None})
+
+    def done_among(self, event_ids: Sequence[str], handler: str) -> set[str]:
+        done: set[str] = set()
+        with self._read.connect() as conn:
+            for chunk in _chunks(event_ids):
+                done.update(
+                    conn.execute(
+                        sa.select(handler_runs.c.event_id).where(
+                            handler_runs.c.handler == handler,
+                            handler_runs.c.event_id.in_(chunk),
+                            handler_runs.c.status == "done",
+                        )
+                    ).scalars()
+                )
+        return done
+
+    def mark_done_many(self, event_ids: Sequence[str], handler: str) -> None:
+        if not event_ids:
+            return
+        now = datetime.now(UTC)
+        done = {"status": "done", "next_attempt_at": None, "updated_at": now}
+        with self._write.begin() as conn:
+            seen: set[str] = set()
+            for chunk in _chunks(event_ids):
+                seen.update(
+                    conn.execute(
+                        sa.select(handler_runs.c.event_id).where(
+                            handler_runs.c.handler == handler, handler_runs.c.event_id.in_(chunk)
+                        )
+                    ).scalars()
+                )
+            for chunk in _chunks(sorted(seen)):
+                conn.execute(
+                    handler_runs.update()
+                    .where(handler_runs.c.handler == handler, handler_runs.c.event_id.in_(chunk))
+                    .values(**done)
+                )
+            fresh = [{"event_id": e, "handler": handler, "attempts": 0, **done} for e in dict.fromkeys(event_ids)]
+            fresh = [row for row in fresh if row["event_id"] not in seen]
+            if fresh:
+                conn.execute(handler_runs.insert(), fresh)
 
     def mark_failed(self, event_id: str, handler: str, *, error: str, retry_at: datetime | None) -> int:
         HANDLER_FAILURES.labels(handler=handler, dead=str(retry_at is None).lower()).inc()

@@ -48,6 +48,49 @@ def _pk(tenant_id: str, kind: str, subject_id: str) -> sa.ColumnElement[bool]:
     return sa.and_(_c.tenant_id == tenant_id, _c.subject_kind == kind, _c.subject_id == subject_id)
 
 
+def _clock_values(clock: SlaClock) -> dict[str, Any]:
+    """The columns a new status entry sets (the key columns aside)."""
+    return {
+        "entry_id": clock.entry_id,
+        "state": clock.state,
+        "entered_at": clock.entered_at,
+        "warn_at": clock.warn_at,
+        "due_at": clock.due_at,
+        "deadline": clock.due_at,
+        "warned_at": None,
+        "breached_at": None,
+        "owner": clock.owner,
+        "action": clock.action,
+        "channel": clock.channel,
+        "carrier": clock.carrier,
+    }
+
+
+def _clock_row(clock: SlaClock, *, prefix: str = "") -> dict[str, Any]:
+    """A clock's row; with ``prefix`` the key columns are renamed (bind names of an executemany UPDATE)."""
+    keys = {"tenant_id": clock.tenant_id, "subject_kind": clock.subject_kind, "subject_id": clock.subject_id}
+    return {**{prefix + k: v for k, v in keys.items()}, **_clock_values(clock)}
+
+
+_KEY_BINDS = (
+    (_c.tenant_id == sa.bindparam("k_tenant_id"))
+    & (_c.subject_kind == sa.bindparam("k_subject_kind"))
+    & (_c.subject_id == sa.bindparam("k_subject_id"))
+)
+# one executemany for a batch's changed clocks, and one for resolving their open exceptions
+_UPDATE_CLOCK = sla_clocks.update().where(_KEY_BINDS)
+_RESOLVE = (
+    sla_exceptions.update()
+    .where(
+        _x.tenant_id == sa.bindparam("k_tenant_id"),
+        _x.subject_kind == sa.bindparam("k_kind"),
+        _x.subject_id == sa.bindparam("k_subject_id"),
+        _x.resolved_at.is_(None),
+    )
+    .values(resolved_at=sa.bindparam("at"))
+)
+
+
 def _exception_row(flag: SlaFlag) -> dict[str, Any]:
     c = flag.clock
     return {
@@ -83,43 +126,94 @@ class SqlSlaStore:
         return _clock(row) if row is not None else None
 
     def enter(self, clock: SlaClock) -> bool:
-        pk = _pk(clock.tenant_id, clock.subject_kind, clock.subject_id)
-        values = {
-            "entry_id": clock.entry_id,
-            "state": clock.state,
-            "entered_at": clock.entered_at,
-            "warn_at": clock.warn_at,
-            "due_at": clock.due_at,
-            "deadline": clock.due_at,
-            "warned_at": None,
-            "breached_at": None,
-            "owner": clock.owner,
-            "action": clock.action,
-            "channel": clock.channel,
-            "carrier": clock.carrier,
-        }
         with self._write.begin() as conn:
-            q = sa.select(_c.entry_id, _c.entered_at).where(pk)
-            if conn.dialect.name == "postgresql":
-                q = q.with_for_update()
-            stored = conn.execute(q).first()
-            if stored is None:
-                keys = {"tenant_id": clock.tenant_id, "subject_kind": clock.subject_kind}
-                conn.execute(sla_clocks.insert().values(**keys, subject_id=clock.subject_id, **values))
-            elif stored.entry_id == clock.entry_id or stored.entered_at > clock.entered_at:
-                return False
-            else:
-                conn.execute(sla_clocks.update().where(pk).values(**values))
-            conn.execute(
-                sla_exceptions.update()
-                .where(
-                    _x.tenant_id == clock.tenant_id,
-                    _x.subject_kind == clock.subject_kind,
-                    _x.subject_id == clock.subject_id,
-                    _x.resolved_at.is_(None),
+            return self._enter(conn, clock)
+
+    def enter_many(self, clocks: Sequence[SlaClock]) -> int:
+        if not clocks:
+            return 0
+        with self._write.begin() as conn:
+            stored = self._stored(conn, clocks)
+            accepted: dict[tuple[str, str, str], SlaClock] = {}
+            resolve_at: dict[tuple[str, str, str], datetime] = {}
+            started = 0
+            for c in clocks:  # in order, each against the latest accepted entry of its subject
+                key = (c.tenant_id, c.subject_kind, c.subject_id)
+                last = accepted.get(key)
+                entry_id, entered_at = (last.entry_id, last.entered_at) if last else stored.get(key, (None, None))
+                if entry_id is not None and (entry_id == c.entry_id or (entered_at and entered_at > c.entered_at)):
+                    continue
+                accepted[key] = c
+                started += 1
+                if key in stored:
+                    resolve_at.setdefault(key, c.entered_at)
+            insert_rows(conn, sla_clocks, [_clock_row(c) for k, c in accepted.items() if k not in stored])
+            updates = [_clock_row(c, prefix="k_") for k, c in accepted.items() if k in stored]
+            if updates:
+                conn.execute(_UPDATE_CLOCK, updates)
+            if resolve_at:
+                resolved = [
+                    {"k_tenant_id": k[0], "k_kind": k[1], "k_subject_id": k[2], "at": at}
+                    for k, at in resolve_at.items()
+                ]
+                conn.execute(_RESOLVE, resolved)
+        return started
+
+    @staticmethod
+    def _stored(conn: sa.Connection, clocks: Sequence[SlaClock]) -> dict[tuple[str, str, str], tuple[str, datetime]]:
+        """The stored (entry id, entered at) of the clocks' subjects, locked on PostgreSQL."""
+        by_group: dict[tuple[str, str], list[str]] = {}
+        for c in clocks:
+            by_group.setdefault((c.tenant_id, c.subject_kind), []).append(c.subject_id)
+        found: dict[tuple[str, str, str], tuple[str, datetime]] = {}
+        for (tenant_id, kind), ids in by_group.items():
+            unique = sorted(set(ids))
+            for start in range(0, len(unique), 500):
+                q = sa.select(_c.subject_id, _c.entry_id, _c.entered_at).where(
+                    _c.tenant_id == tenant_id, _c.subject_kind == kind, _c.subject_id.in_(unique[start : start + 500])
                 )
-                .values(resolved_at=clock.entered_at)
+                if conn.dialect.name == "postgresql":
+                    q = q.order_by(_c.subject_id).with_for_update()
+                found.update({(tenant_id, kind, r.subject_id): (r.entry_id, r.entered_at) for r in conn.execute(q)})
+        return found
+
+    def channels_of(self, tenant_id: str, kind: str, subject_ids: Sequence[str]) -> dict[str, str | None]:
+        found: dict[str, str | None] = {}
+        with self._read.connect() as conn:
+            for start in range(0, len(subject_ids), 500):
+                rows = conn.execute(
+                    sa.select(_c.subject_id, _c.channel).where(
+                        _c.tenant_id == tenant_id,
+                        _c.subject_kind == kind,
+                        _c.subject_id.in_(subject_ids[start : start + 500]),
+                    )
+                )
+                found.update({r.subject_id: r.channel for r in rows})
+        return found
+
+    @staticmethod
+    def _enter(conn: sa.Connection, clock: SlaClock) -> bool:
+        pk = _pk(clock.tenant_id, clock.subject_kind, clock.subject_id)
+        q = sa.select(_c.entry_id, _c.entered_at).where(pk)
+        if conn.dialect.name == "postgresql":
+            q = q.with_for_update()
+        stored = conn.execute(q).first()
+        if stored is None:
+            conn.execute(sla_clocks.insert().values(**_clock_row(clock)))
+            return True  # a new subject has no open exceptions to resolve
+        if stored.entry_id == clock.entry_id or stored.entered_at > clock.entered_at:
+            return False
+        conn.execute(sla_clocks.update().where(pk).values(**_clock_values(clock)))
+        conn.execute(
+            sla_exceptions.update()
+            .where(
+                _x.tenant_id == clock.tenant_id,
+                _x.subject_kind == clock.subject_kind,
+                _x.subject_id == clock.subject_id,
+                _x.resolved_at.is_(None),
             )
+            .values(resolved_at=clock.entered_at)
+        )
         return True
 
     def flag_due(self, now: datetime, *, limit: int) -> list[SlaFlag]:
