@@ -439,6 +439,22 @@ def count_rows(db: Path) -> dict[str, int]:
         conn.close()
 
 
+def relay_lag_ms(db: Path) -> dict[str, float | None]:
+    """How long events waited in the outbox: published_at - occurred_at over the published ones (p50, p99)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            "SELECT (julianday(published_at) - julianday(occurred_at)) * 86400000.0 FROM outbox "
+            "WHERE published_at IS NOT NULL ORDER BY 1"
+        ).fetchall()
+    finally:
+        conn.close()
+    lags = [r[0] for r in rows]
+    if not lags:
+        return {"p50": None, "p99": None}
+    return {"p50": round(lags[len(lags) // 2], 1), "p99": round(lags[min(len(lags) - 1, int(len(lags) * 0.99))], 1)}
+
+
 # --------------------------------------------------------------------------------------------------------------
 # (b) HTTP ingest
 
@@ -500,6 +516,7 @@ def http_run(workdir: Path, run: HttpRun) -> dict[str, Any]:
         server_cpu_cores=round((cpu1 - cpu0) / (wall1 - wall0), 2),
         group_commit=group_commit,
         rows=rows,
+        relay_lag_ms=relay_lag_ms(db),
         verified=rows["orders"] == ok and rows["audit_log"] == ok and rows["outbox"] == ok,
     )
     return result
@@ -672,7 +689,8 @@ def print_table(scenarios: list[Scenario], machine: dict[str, Any], quick: bool)
                 f"{d['rows']['orders']:,}/{d['rows']['audit_log']:,}/{d['rows']['outbox']:,} "
                 f"{'= 2xx' if d['verified'] else '!= 2xx  MISMATCH'}; CPU server {d['server_cpu_cores']} / load "
                 f"generator {d['loadgen_cpu_cores']} cores; mean group commit {gc.get('mean_batch', '?')} orders; "
-                f"outbox unpublished at stop {d['rows']['outbox_unpublished']:,}",
+                f"outbox unpublished at stop {d['rows']['outbox_unpublished']:,}, relay lag of the published p50 "
+                f"{d['relay_lag_ms']['p50']} / p99 {d['relay_lag_ms']['p99']} ms",
                 highlight=False,
             )
         elif s.details.get("timing"):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -66,9 +67,12 @@ class HookHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        parts = dict(p.split("=", 1) for p in self.headers["OrderLoom-Signature"].split(","))
-        expected = hmac.new(SECRET.encode(), parts["t"].encode() + b"." + body, hashlib.sha256).hexdigest()
-        self.server.received.append((json.loads(body), hmac.compare_digest(expected, parts["v1"])))
+        # Standard Webhooks: base64 HMAC-SHA256 of "id.timestamp.body", the same scheme as outgoing webhooks
+        signed = f"{self.headers['webhook-id']}.{self.headers['webhook-timestamp']}.".encode() + body
+        expected = "v1," + base64.b64encode(hmac.new(SECRET.encode(), signed, hashlib.sha256).digest()).decode()
+        ok = hmac.compare_digest(expected, self.headers["webhook-signature"])
+        ok = ok and self.headers["webhook-id"] == self.headers["Idempotency-Key"]
+        self.server.received.append((json.loads(body), ok))
         self.send_response(204)
         self.end_headers()
 

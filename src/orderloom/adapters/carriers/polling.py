@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from orderloom.domain.ratelimit import Bucket, take
+
 __all__ = [
     "CarrierEndpoint",
     "CarrierUnavailable",
@@ -56,21 +58,19 @@ class RateLimiter:
             raise ValueError("rate must be positive")
         self.rate, self.burst = rate, max(1, burst)
         self._clock, self._sleep = clock, sleep
-        self._tokens = float(self.burst)
-        self._at = clock()
+        self._bucket: Bucket | None = None
         self._lock = threading.Lock()
 
     def acquire(self) -> float:
-        """Take a token, sleeping until one is free; returns the time waited."""
-        with self._lock:
-            now = self._clock()
-            self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
-            self._at = now
-            wait = 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate
-            self._tokens -= 1
-        if wait > 0:
+        """Take a token, sleeping until one is free; returns the time waited (the bucket is domain/ratelimit's)."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                self._bucket, wait = take(self._bucket, rate=self.rate, burst=self.burst, now=self._clock())
+            if wait <= 0:
+                return waited
             self._sleep(wait)
-        return wait
+            waited += wait
 
 
 @dataclass

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import smtplib
 import time
@@ -15,8 +13,9 @@ import structlog
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from orderloom.domain.notifications import Message
+from orderloom.domain.webhooks import signature_headers
 
-__all__ = ["LogSink", "SmtpNotifier", "WebhookNotifier", "sign"]
+__all__ = ["LogSink", "SmtpNotifier", "WebhookNotifier"]
 
 log = structlog.get_logger("orderloom.notify")
 
@@ -59,14 +58,9 @@ class SmtpNotifier:
             smtp.send_message(mail)
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """``v1=`` HMAC-SHA256 of ``timestamp.body`` (what receivers recompute to trust the call)."""
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
-
-
 class WebhookNotifier:
-    """POSTs a JSON notification signed with HMAC-SHA256 (header ``OrderLoom-Signature``), retried on failure."""
+    """POSTs a JSON notification signed like every outgoing webhook (Standard Webhooks: ``webhook-id``,
+    ``webhook-timestamp``, ``webhook-signature``; see domain/webhooks.py), retried on failure."""
 
     channel = "webhook"
 
@@ -100,11 +94,11 @@ class WebhookNotifier:
             reraise=True,
         ):
             with attempt:
-                stamp = str(int(time.time()))
+                key = f"{message.event_id}:{message.channel}"
                 headers = {
                     "Content-Type": "application/json",
-                    "OrderLoom-Signature": sign(self.secret, stamp, body),
-                    "Idempotency-Key": f"{message.event_id}:{message.channel}",
+                    "Idempotency-Key": key,
+                    **signature_headers(secret=self.secret, delivery_id=key, timestamp=int(time.time()), body=body),
                 }
                 self._client.post(self.url, content=body, headers=headers).raise_for_status()
 
