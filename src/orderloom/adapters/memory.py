@@ -97,7 +97,7 @@ class _Audit:
     def __init__(self, state: MemoryStore) -> None:
         self.s = state
 
-    def append(self, entry: AuditEntry) -> AuditEntry:
+    def append(self, entry: AuditEntry) -> None:
         seq, prev = self.s.heads.get(entry.tenant_id, (0, GENESIS))
         seq += 1
         digest = chain_hash(
@@ -110,7 +110,6 @@ class _Audit:
         stored = replace(entry, seq=seq, prev_hash=prev, hash=digest)
         self.s.audit.append(stored)
         self.s.heads[entry.tenant_id] = (seq, digest)
-        return stored
 
     def append_many(self, entries: Sequence[AuditEntry]) -> None:
         for entry in entries:

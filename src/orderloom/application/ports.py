@@ -84,11 +84,11 @@ class OrderRepository(Protocol):
 class AuditLog(Protocol):
     """The append-only, hash-chained audit trail."""
 
-    def append(self, entry: AuditEntry) -> AuditEntry:
-        """Chain and store an entry; returns it with seq and hashes filled in."""
+    def append(self, entry: AuditEntry) -> None:
+        """Add an entry; it is chained (seq and hashes) and stored in order when the unit of work commits."""
 
     def append_many(self, entries: Sequence[AuditEntry]) -> None:
-        """Chain and store entries in order."""
+        """``append`` for several entries, in order."""
 
 
 class Outbox(Protocol):
