@@ -73,6 +73,13 @@ def _order_row(order: Order, doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# built once: the allocation and status-change paths read and save an order per event
+_BY_KEY = (orders.c.tenant_id == sa.bindparam("k_tenant_id")) & (orders.c.id == sa.bindparam("k_id"))
+_GET = sa.select(orders.c.doc).where(_BY_KEY)
+_GET_FOR_UPDATE = _GET.with_for_update()
+_SAVE = orders.update().where(_BY_KEY & (orders.c.version == sa.bindparam("k_version")))
+
+
 class SqlOrderRepository:
     """Orders on one connection."""
 
@@ -96,26 +103,17 @@ class SqlOrderRepository:
             _raise_duplicate_or_reraise(exc, many[0], batch=True)
 
     def get(self, tenant_id: str, order_id: str) -> Order:
-        q = sa.select(orders.c.doc).where(orders.c.tenant_id == tenant_id, orders.c.id == order_id)
-        if self._conn.dialect.name == "postgresql":
-            q = q.with_for_update()
-        doc = self._conn.execute(q).scalar_one_or_none()
+        q = _GET_FOR_UPDATE if self._conn.dialect.name == "postgresql" else _GET
+        doc = self._conn.execute(q, {"k_tenant_id": tenant_id, "k_id": order_id}).scalar_one_or_none()
         if doc is None:
             raise OrderNotFound(order_id)
         return order_from_document(tenant_id, _decode(doc))
 
     def save(self, order: Order, document: dict[str, Any] | None = None) -> None:
         row = _order_row(order, document or order_to_document(order))
-        result = self._conn.execute(
-            orders.update()
-            .where(
-                orders.c.tenant_id == order.tenant_id,
-                orders.c.id == order.id,
-                orders.c.version == order.version - 1,
-            )
-            .values({k: v for k, v in row.items() if k not in ("id", "tenant_id", "created_at")})
-        )
-        if result.rowcount != 1:
+        params = {k: v for k, v in row.items() if k not in ("id", "tenant_id", "created_at")}
+        keys = {"k_tenant_id": order.tenant_id, "k_id": order.id, "k_version": order.version - 1}
+        if self._conn.execute(_SAVE, {**params, **keys}).rowcount != 1:
             raise ConcurrencyConflict(order.id)
 
     def find_id_by_channel_ref(self, tenant_id: str, channel: str, channel_order_id: str) -> str | None:
