@@ -46,6 +46,7 @@ from orderloom.adapters.rules.cel_engine import CelRuleCompiler
 from orderloom.adapters.sla_policy_file import load_sla_policy
 from orderloom.adapters.validation import AddressQuality, BrCepIndex, FormatChecks, PriceConflictCheck
 from orderloom.application.channel_ports import ChannelStore
+from orderloom.application.compensation import DelayCompensation
 from orderloom.application.intake_prechecks import RuleCompliance, StockPrecheck
 from orderloom.application.inventory_handlers import OrderStockHandler, inventory_subscriptions
 from orderloom.application.inventory_ports import Sourcing
@@ -93,6 +94,13 @@ def load_rules_context(text: str | None = None) -> ContextSchema:
         text = resources.files("orderloom.data").joinpath("rules_context.yaml").read_text(encoding="utf-8")
     definition: dict[str, Any] = yaml.safe_load(text)
     return ContextSchema.from_definition(definition)
+
+
+def _load_compensation_rules() -> dict[str, Any]:
+    """The default ``compensation`` rule set (``data/compensation_rules.yaml``) for tenants without their own."""
+    text = resources.files("orderloom.data").joinpath("compensation_rules.yaml").read_text(encoding="utf-8")
+    document: dict[str, Any] = yaml.safe_load(text)
+    return document
 
 
 @dataclass
@@ -246,6 +254,14 @@ def bootstrap(
         # the relay fall far behind ingest on SQLite
         Subscription("sla_order_placed", "orderloom.order.placed", sla_handler, durable=False, batch=sla_batch),
         Subscription("sla_order_status", "orderloom.order.status_changed", sla_handler, durable=False, batch=sla_batch),
+        # ledgered: a coupon is offered at most once per delay prediction (rare: once per late-looking shipment)
+        Subscription(
+            "compensation",
+            "orderloom.shipment.delay_predicted",
+            DelayCompensation(
+                rules=rules, default_document=_load_compensation_rules(), queries=queries, runner=tx, clock=utc_now
+            ),
+        ),
         *subscriptions,
     ]
     notifications = _notifications(settings, engines, queries)

@@ -236,6 +236,83 @@ class ShipmentContract:
         assert second["ignored_out_of_order"] == 1
         assert send((300, 9.0))["alerts"] == []  # same excursion: alerted once
 
+    def test_batch_lookups_and_writes(self, runner: TransactionRunner) -> None:
+        tenant, other = self.new_tenant(), self.new_tenant()
+        order_id = self.order(runner, tenant)
+        a = self.shipment(runner, tenant, order_id, "BA1", "BA2")
+        b = self.shipment(runner, tenant, order_id, "BB1")
+        self.shipment(runner, other, self.order(runner, other), "BC1")
+
+        def lookups(uow: Any) -> Any:
+            found = uow.shipments.find_by_numbers(tenant, "usps", ["BA1", "BA2", "BB1", "BC1", "nope", "BA1"])
+            return found, uow.shipments.for_orders(tenant, [order_id, "ord_none"])
+
+        found, siblings = runner.run(lookups)
+        assert set(found) == {"BA1", "BA2", "BB1"}  # another tenant's number is not found
+        assert found["BA1"] is found["BA2"] and found["BA1"].id == a.id and found["BB1"].id == b.id
+        assert [s.id for s in siblings[order_id]] == sorted([a.id, b.id])  # same created_at: by id, as for_order
+        assert siblings["ord_none"] == []
+        self.ingest(runner, tenant, result("BA1", ev(0, "TL", TRANSIT)), result("BB1", ev(5, "TL", TRANSIT)))
+        keys = runner.run(
+            lambda uow: uow.shipments.known_keys_for(
+                tenant, "usps", {"BA1": [T0, T0 + timedelta(minutes=5)], "BB1": [T0], "BA2": [T0]}
+            )
+        )
+        assert {(k[1], k[2]) for k in keys} == {("BA1", T0)}  # BB1's scan is at minute 5, not asked for at T0
+
+    def test_save_many_refuses_a_stale_version(self, runner: TransactionRunner) -> None:
+        tenant = self.new_tenant()
+        s = self.shipment(runner, tenant, self.order(runner, tenant), "SV1")
+
+        def stale(uow: Any) -> None:
+            fresh = uow.shipments.get(tenant, s.id)
+            fresh.version += 1
+            uow.shipments.save_many([(fresh, s.version + 5)])
+
+        with pytest.raises(ConcurrencyConflict):
+            runner.run(stale)
+
+        def ok(uow: Any) -> int:
+            fresh = uow.shipments.get(tenant, s.id)
+            read_at = fresh.version
+            fresh.version += 2  # two changes in one batch, one write
+            uow.shipments.save_many([(fresh, read_at)])
+            return int(uow.shipments.get(tenant, s.id).version)
+
+        assert runner.run(ok) == s.version + 2
+
+    def test_one_call_with_many_payloads_dedupes_and_orders(self, runner: TransactionRunner) -> None:
+        tenant = self.new_tenant()
+        o1, o2 = self.order(runner, tenant), self.order(runner, tenant)
+        s1 = self.shipment(runner, tenant, o1, "M1")
+        s2 = self.shipment(runner, tenant, o2, "M2")
+        self.ingest(runner, tenant, result("M1", ev(0, "TL", TRANSIT)))
+        reports = self.ingest(
+            runner,
+            tenant,
+            result("M1", ev(60, "01", DELIVERED), ev(0, "TL", TRANSIT)),  # one stored already
+            result("M2", ev(60, "TL", TRANSIT)),
+            result("M1", ev(30, "TL", TRANSIT), ev(60, "01", DELIVERED)),  # older scan late; a repeat in the call
+            result("unknown-number", ev(1, "TL", TRANSIT)),
+        )
+        assert [(r.recorded, r.duplicates) for r in reports[:3]] == [(1, 1), (1, 0), (1, 1)]
+        assert reports[3].error is not None and reports[3].error["kind"] == "unknown_tracking_number"
+        assert reports[0].status == reports[2].status == "delivered.signed"  # the newer scan keeps its status
+        assert reports[0].order_sync is not None and reports[0].order_sync.startswith("applied:")
+        assert reports[2].order_sync is None  # the order moved once, with the shipment's first change
+        assert reports[1].order_sync is not None and reports[1].order_sync.startswith("applied:")
+
+        def state(uow: Any) -> Any:
+            return (
+                len(uow.shipments.scans(tenant, s1.id)),
+                str(uow.shipments.get(tenant, s1.id).status),
+                str(uow.orders.get(tenant, o1).status),
+                str(uow.orders.get(tenant, o2).status),
+                len(uow.shipments.scans(tenant, s2.id)),
+            )
+
+        assert runner.run(state) == (3, "delivered.signed", "delivered.signed", "in_transit.in_transit", 1)
+
 
 class TestMemoryShipments(ShipmentContract):
     @pytest.fixture

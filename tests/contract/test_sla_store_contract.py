@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from orderloom.adapters.memory_sla import MemorySlaStore
 from orderloom.adapters.persistence.engine import Engines, make_engines
+from orderloom.adapters.persistence.fastinsert import COPY_MIN_ROWS
 from orderloom.adapters.persistence.sla_store import SqlSlaStore
 from orderloom.adapters.persistence.tables import outbox
 from orderloom.adapters.sla_policy_file import load_sla_policy
@@ -171,6 +172,21 @@ class SlaStoreContract:
         assert len(seen) == 4 and seen == sorted(seen, reverse=True)
         with pytest.raises(ValidationFailed):
             store.inbox(t, SlaInboxFilter(), limit=3, cursor="bm9wZQ")
+
+    def test_a_large_batch_is_flagged_with_every_event_and_inbox_row(self, store: SlaStore) -> None:
+        # above COPY_MIN_ROWS: PostgreSQL writes the inbox rows and events with COPY, the others row by row
+        t = self.tenant()
+        n = COPY_MIN_ROWS + 50
+        for i in range(n):
+            store.enter(clock(t, f"ord_{i:04d}", "confirmed.paid", at=T0 + timedelta(seconds=i)))
+        flags = [f for f in store.flag_due(T0 + timedelta(days=2), limit=10 * n) if f.clock.tenant_id == t]
+        assert len(flags) == n and {f.level for f in flags} == {"breach"}
+        events = self.events_of(store, "ord_0007")
+        assert [e["type"] for e in events] == ["orderloom.sla.breached"]
+        assert events[0]["subject"] == "order/ord_0007" and events[0]["data"]["owner"]
+        inbox = store.inbox(t, SlaInboxFilter(), limit=n + 1, cursor=None)
+        assert len(inbox.items) == n and inbox.next_cursor is None
+        assert {i.flag.clock.subject_id for i in inbox.items} == {f"ord_{i:04d}" for i in range(n)}
 
 
 class TestMemorySlaStore(SlaStoreContract):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -69,9 +69,35 @@ class MemoryShipments:
         found = [s for (t, _), s in self.t.shipments.items() if t == tenant_id and s.order_id == order_id]
         return [self._copy(s) for s in sorted(found, key=lambda s: (s.created_at, s.id))]
 
+    def for_orders(self, tenant_id: str, order_ids: Sequence[str]) -> dict[str, list[Shipment]]:
+        return {o: self.for_order(tenant_id, o) for o in dict.fromkeys(order_ids)}
+
     def find_by_number(self, tenant_id: str, carrier: str, tracking_number: str) -> Shipment | None:
         owner = self.t.numbers.get((tenant_id, carrier, tracking_number))
         return None if owner is None else self.get(tenant_id, owner)
+
+    def find_by_numbers(self, tenant_id: str, carrier: str, numbers: Sequence[str]) -> dict[str, Shipment]:
+        loaded: dict[str, Shipment] = {}
+        out = {}
+        for number in dict.fromkeys(numbers):
+            owner = self.t.numbers.get((tenant_id, carrier, number))
+            if owner is not None:
+                out[number] = loaded.get(owner) or loaded.setdefault(owner, self.get(tenant_id, owner))
+        return out
+
+    def save_many(self, changed: Sequence[tuple[Shipment, int]]) -> None:
+        for shipment, read_at in changed:
+            stored = self.t.shipments.get((shipment.tenant_id, shipment.id))
+            if stored is None or stored.version != read_at:
+                raise ConcurrencyConflict(shipment.id)
+        for shipment, _ in changed:
+            self.t.shipments[(shipment.tenant_id, shipment.id)] = self._copy(shipment)
+
+    def known_keys_for(
+        self, tenant_id: str, carrier: str, wanted: Mapping[str, Sequence[datetime]]
+    ) -> set[tuple[str, str, datetime, str]]:
+        pairs = {(n, t) for n, times in wanted.items() for t in times}
+        return {k[1:] for k in self.t.keys if k[0] == tenant_id and k[1] == carrier and (k[2], k[3]) in pairs}
 
     def scans(self, tenant_id: str, shipment_id: str) -> list[RecordedScan]:
         return sorted(self.t.scans.get((tenant_id, shipment_id), []), key=lambda s: s.event.occurred_at)
@@ -94,6 +120,10 @@ class MemoryShipments:
                 raise ConcurrencyConflict(shipment_id)  # the SQL unique key refuses it too
             self.t.keys.add(key)
             self.t.scans.setdefault((tenant_id, shipment_id), []).append(scan)
+
+    def add_scans_many(self, tenant_id: str, scans: Sequence[tuple[str, RecordedScan]], now: datetime) -> None:
+        for shipment_id, scan in scans:
+            self.add_scans(tenant_id, shipment_id, [scan], now)
 
     def count_unmapped(self, tenant_id: str, carrier: str, scans: Sequence[RecordedScan], now: datetime) -> None:
         for scan in scans:

@@ -7,7 +7,7 @@ machine refuses, the refusal is recorded on the shipment as an event, never rais
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -18,7 +18,8 @@ from orderloom.application.tracking import event_document
 from orderloom.application.tracking_ports import TrackingUnitOfWork
 from orderloom.domain.errors import DomainError
 from orderloom.domain.lifecycle import Lifecycle, Status
-from orderloom.domain.shipments import ScanBatch, Shipment, order_target
+from orderloom.domain.orders import Order
+from orderloom.domain.shipments import RecordedScan, ScanBatch, Shipment, order_target
 from orderloom.domain.telemetry import ColdChainRule, Geofence, Reading, evaluate
 from orderloom.domain.tracking import NoTracking, ShipmentStatus, TrackingOutcome, TrackingResult
 
@@ -126,68 +127,114 @@ def apply_tracking(
     delay: DelayPredictor | None = None,
 ) -> list[IngestReport]:
     """Record the scans of every tracking number in a parsed carrier response and let the orders follow; with a
-    ``delay`` predictor, re-score each shipment that got an accepted scan (alerting once per shipment)."""
-    reports = []
+    ``delay`` predictor, re-score each shipment that got an accepted scan (alerting once per shipment).
+
+    Batched: one lookup of the shipments, one of the already stored scan keys, one insert of the new scans, one
+    update per changed shipment and one order sync per shipment whose status moved, however many tracking numbers
+    (or payloads for the same number) the outcomes hold."""
+    found = _TrackingBatch(uow, tenant_id, carrier, outcomes, now)
+    reports: list[IngestReport] = []
     for outcome in outcomes:
         if isinstance(outcome, NoTracking):
             error = {"kind": outcome.error.kind, "code": outcome.error.code, "message": outcome.error.message}
             reports.append(IngestReport(outcome.tracking_number, None, error=error))
             continue
-        shipment = uow.shipments.find_by_number(tenant_id, carrier, outcome.tracking_number)
+        shipment = found.shipments.get(outcome.tracking_number)
         if shipment is None:
             reason = f"unknown {carrier} tracking number {outcome.tracking_number}"
             qid = uow.quarantine.put(tenant_id=tenant_id, source=f"carrier:{carrier}", reason=reason, payload=payload)
             error = {"kind": "unknown_tracking_number", "code": None, "message": reason, "quarantine_id": qid}
             reports.append(IngestReport(outcome.tracking_number, None, error=error))
             continue
-        report = _apply_one(uow, shipment, outcome, lifecycle=lifecycle, actions=actions, now=now)
-        if delay is not None and report.recorded > report.flagged:
+        reports.append(found.apply(shipment, outcome))
+    found.store()
+    moved = found.moved()
+    siblings = uow.shipments.for_orders(tenant_id, [s.order_id for s in moved.values()]) if moved else {}
+    synced = {
+        sid: sync_order(
+            uow=uow,
+            shipment=s,
+            lifecycle=lifecycle,
+            actions=actions,
+            now=now,
+            path=found.paths.get(sid, []),
+            siblings=siblings.get(s.order_id),
+        )
+        for sid, s in moved.items()
+    }
+    uow.outbox.add([e for shipment in found.touched.values() for e in shipment.pull_events()])
+    reports = [_with_sync(r, synced) for r in reports]
+    if delay is not None:
+        for shipment in found.accepted.values():
             assess_shipment(uow=uow, predictor=delay, shipment=shipment, now=now)
-        reports.append(report)
     return reports
 
 
-def _apply_one(
-    uow: TrackingUnitOfWork,
-    shipment: Shipment,
-    outcome: TrackingResult,
-    *,
-    lifecycle: Lifecycle,
-    actions: Mapping[str, str],
-    now: datetime,
-) -> IngestReport:
-    times = [e.occurred_at for e in outcome.events]
-    known = uow.shipments.known_keys(shipment.tenant_id, shipment.carrier, outcome.tracking_number, times)
-    version = shipment.version
-    batch: ScanBatch = shipment.apply_scans(
-        tracking_number=outcome.tracking_number,
-        incoming=outcome.events,
-        known=known,
-        now=now,
-        eta=outcome.estimated_delivery,
-    )
-    uow.shipments.add_scans(shipment.tenant_id, shipment.id, batch.recorded, now)
-    uow.shipments.count_unmapped(shipment.tenant_id, shipment.carrier, batch.recorded, now)
-    if shipment.version != version:
-        uow.shipments.save(shipment)
-    sync, order_status = None, None
-    if batch.status_changed:
-        sync, order_status = sync_order(
-            uow=uow, shipment=shipment, lifecycle=lifecycle, actions=actions, now=now, path=batch.path
+class _TrackingBatch:
+    """The shipments of one apply_tracking call, their stored keys, and what applying the outcomes did to them."""
+
+    def __init__(
+        self, uow: TrackingUnitOfWork, tenant_id: str, carrier: str, outcomes: Sequence[TrackingOutcome], now: datetime
+    ) -> None:
+        self.uow, self.tenant_id, self.carrier, self.now = uow, tenant_id, carrier, now
+        results = [o for o in outcomes if isinstance(o, TrackingResult)]
+        self.shipments = uow.shipments.find_by_numbers(tenant_id, carrier, [o.tracking_number for o in results])
+        wanted: dict[str, list[datetime]] = {}
+        for o in results:
+            if o.tracking_number in self.shipments:
+                wanted.setdefault(o.tracking_number, []).extend(e.occurred_at for e in o.events)
+        self.known = uow.shipments.known_keys_for(tenant_id, carrier, wanted) if wanted else set()
+        self.read_at = {s.id: s.version for s in self.shipments.values()}
+        self.touched: dict[str, Shipment] = {}
+        self.accepted: dict[str, Shipment] = {}
+        self.scans: list[tuple[str, RecordedScan]] = []
+        self.before: dict[str, ShipmentStatus | None] = {}
+        self.paths: dict[str, list[ShipmentStatus]] = {}
+
+    def apply(self, shipment: Shipment, outcome: TrackingResult) -> IngestReport:
+        """Apply one tracking number's events to its shipment (in memory; ``store`` writes them)."""
+        self.before.setdefault(shipment.id, shipment.status)
+        batch: ScanBatch = shipment.apply_scans(
+            tracking_number=outcome.tracking_number,
+            incoming=outcome.events,
+            known=self.known,
+            now=self.now,
+            eta=outcome.estimated_delivery,
         )
-    uow.outbox.add(shipment.pull_events())
-    return IngestReport(
-        tracking_number=outcome.tracking_number,
-        shipment_id=shipment.id,
-        recorded=len(batch.recorded),
-        duplicates=batch.duplicates,
-        flagged=batch.flagged,
-        unmapped=batch.unmapped,
-        status=str(shipment.status) if shipment.status else None,
-        status_changed=batch.status_changed,
-        order_status=order_status,
-        order_sync=sync,
-    )
+        self.known.update(s.key for s in batch.recorded)
+        self.scans.extend((shipment.id, s) for s in batch.recorded)
+        self.touched[shipment.id] = shipment
+        self.paths.setdefault(shipment.id, []).extend(batch.path)
+        if len(batch.recorded) > batch.flagged:
+            self.accepted[shipment.id] = shipment
+        return IngestReport(
+            tracking_number=outcome.tracking_number,
+            shipment_id=shipment.id,
+            recorded=len(batch.recorded),
+            duplicates=batch.duplicates,
+            flagged=batch.flagged,
+            unmapped=batch.unmapped,
+            status=str(shipment.status) if shipment.status else None,
+            status_changed=batch.status_changed,
+        )
+
+    def store(self) -> None:
+        """Write the new scans, the unmapped counters and the changed shipments."""
+        self.uow.shipments.add_scans_many(self.tenant_id, self.scans, self.now)
+        self.uow.shipments.count_unmapped(self.tenant_id, self.carrier, [s for _, s in self.scans], self.now)
+        changed = [(s, self.read_at[sid]) for sid, s in self.touched.items() if s.version != self.read_at[sid]]
+        self.uow.shipments.save_many(changed)
+
+    def moved(self) -> dict[str, Shipment]:
+        """The shipments whose status differs from before this call."""
+        return {sid: s for sid, s in self.touched.items() if s.status != self.before[sid]}
+
+
+def _with_sync(report: IngestReport, synced: Mapping[str, tuple[str | None, str | None]]) -> IngestReport:
+    if report.shipment_id is None or report.shipment_id not in synced or not report.status_changed:
+        return report
+    sync, order_status = synced[report.shipment_id]
+    return replace(report, order_sync=sync, order_status=order_status)
 
 
 def _plan(current_main: str, action: str | None, target: ShipmentStatus) -> list[list[str]]:
@@ -207,53 +254,77 @@ def sync_order(
     actions: Mapping[str, str],
     now: datetime,
     path: Sequence[ShipmentStatus] = (),
+    siblings: Sequence[Shipment] | None = None,
 ) -> tuple[str | None, str | None]:
     """Move the order toward what its shipments say; returns (what happened, the order's status). Tries the precise
     action (``ship`` first for an order not shipped yet); if refused and the target came from this shipment, walks
     the statuses the shipment passed through in this batch and tries again (so out for delivery → failed attempt is
-    not flattened to an exception); then the main-level fallback; else records the refusal."""
-    siblings = uow.shipments.for_order(shipment.tenant_id, shipment.order_id)
+    not flattened to an exception); then the main-level fallback; else records the refusal. ``siblings``: the
+    order's shipments as stored now, when the caller already read them.
+
+    The tries run on the order in memory (the state machine is pure); only the actions that apply are then written,
+    with ``apply_action`` in one savepoint, so a refused try costs no SQL."""
+    if siblings is None:
+        siblings = uow.shipments.for_order(shipment.tenant_id, shipment.order_id)
     target = order_target([s.status for s in siblings])
     order = uow.orders.get(shipment.tenant_id, shipment.order_id)
     if target is None or (order.status.main, order.status.sub) == (target.main, target.sub):
         return None, str(order.status)
+    trial = _Trial(order, lifecycle, shipment, now)
     errors: list[str] = []
     precise, fallback = actions.get(str(target)), _FALLBACK.get(target.main)
-    done = _first_plan(uow, shipment, _plan(order.status.main, precise, target), lifecycle, now, errors)
-    walked: list[str] = []
+    done = trial.first(_plan(order.status.main, precise, target), errors)
     if done is None and target == shipment.status and len(path) > 1:
         for step in path[:-1]:  # walk this batch's statuses, then try the precise action again
             action = actions.get(str(step))
-            if action and _try_plan(uow, shipment, [action], lifecycle, now) is None:
-                walked.append(action)
-        current = uow.orders.get(shipment.tenant_id, shipment.order_id).status.main
-        done = _first_plan(uow, shipment, _plan(current, precise, target), lifecycle, now, errors)
+            if action:
+                trial.attempt([action])
+        done = trial.first(_plan(order.status.main, precise, target), errors)
     if done is None and fallback and fallback != precise:
-        current = uow.orders.get(shipment.tenant_id, shipment.order_id).status.main
-        done = _first_plan(uow, shipment, _plan(current, fallback, target), lifecycle, now, errors)
+        done = trial.first(_plan(order.status.main, fallback, target), errors)
     if done is not None:
-        order = uow.orders.get(shipment.tenant_id, shipment.order_id)
-        return "applied:" + "+".join([*walked, *done]), str(order.status)
-    shipment.refuse_order_sync(action=actions.get(str(target), "?"), reason="; ".join(errors), now=now)
-    order = uow.orders.get(shipment.tenant_id, shipment.order_id)
-    return "refused: " + (errors[0] if errors else "no action for " + str(target)), str(order.status)
-
-
-def _first_plan(
-    uow: TrackingUnitOfWork,
-    shipment: Shipment,
-    plans: Sequence[Sequence[str]],
-    lifecycle: Lifecycle,
-    now: datetime,
-    errors: list[str],
-) -> Sequence[str] | None:
-    """The first plan that applies (collecting the refusals), or None."""
-    for plan in plans:
-        error = _try_plan(uow, shipment, plan, lifecycle, now)
+        error = _try_plan(uow, shipment, trial.applied, lifecycle, now)
         if error is None:
-            return plan
-        errors.append(error)
-    return None
+            return "applied:" + "+".join(trial.applied), str(order.status)
+        errors.append(error)  # the stored order refused what the copy accepted: record it like any refusal
+    elif trial.applied:  # walked steps applied although the target was not reached: keep them, as before
+        _try_plan(uow, shipment, trial.applied, lifecycle, now)
+    shipment.refuse_order_sync(action=actions.get(str(target), "?"), reason="; ".join(errors), now=now)
+    current = uow.orders.get(shipment.tenant_id, shipment.order_id)
+    return "refused: " + (errors[0] if errors else "no action for " + str(target)), str(current.status)
+
+
+class _Trial:
+    """Lifecycle actions tried on the order in memory: a refused plan leaves it as it was; ``applied`` lists the
+    actions that went through, in order."""
+
+    def __init__(self, order: Order, lifecycle: Lifecycle, shipment: Shipment, now: datetime) -> None:
+        self.order, self.lifecycle, self.now = order, lifecycle, now
+        self.params = {"shipment_id": shipment.id, "reason": f"carrier scan on shipment {shipment.id}"}
+        self.actor = f"carrier:{shipment.carrier}"
+        self.applied: list[str] = []
+
+    def attempt(self, plan: Sequence[str]) -> str | None:
+        """Apply every action of the plan, or none of them; None if applied, else the refusal."""
+        o = self.order
+        saved = (o.status, o.updated_at, o.version, o.payment, list(o.events))
+        try:
+            for action in plan:
+                o.apply(action=action, lifecycle=self.lifecycle, params=self.params, actor=self.actor, now=self.now)
+        except DomainError as exc:
+            o.status, o.updated_at, o.version, o.payment, o.events = saved
+            return str(exc)
+        self.applied.extend(plan)
+        return None
+
+    def first(self, plans: Sequence[Sequence[str]], errors: list[str]) -> Sequence[str] | None:
+        """The first plan that applies (collecting the refusals), or None."""
+        for plan in plans:
+            error = self.attempt(plan)
+            if error is None:
+                return plan
+            errors.append(error)
+        return None
 
 
 def _try_plan(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -82,8 +82,22 @@ class ShipmentRepository(Protocol):
     def for_order(self, tenant_id: str, order_id: str) -> list[Shipment]:
         """The shipments of an order, oldest first."""
 
+    def for_orders(self, tenant_id: str, order_ids: Sequence[str]) -> dict[str, list[Shipment]]:
+        """The shipments of each of these orders, oldest first (every order id is a key)."""
+
     def find_by_number(self, tenant_id: str, carrier: str, tracking_number: str) -> Shipment | None:
         """The shipment that has this carrier tracking number, if any."""
+
+    def find_by_numbers(self, tenant_id: str, carrier: str, numbers: Sequence[str]) -> dict[str, Shipment]:
+        """Tracking number → its shipment, for those of ``numbers`` that have one (one object per shipment)."""
+
+    def save_many(self, changed: Sequence[tuple[Shipment, int]]) -> None:
+        """Write changed shipments, each with the version it was read at; ConcurrencyConflict if one moved since."""
+
+    def known_keys_for(
+        self, tenant_id: str, carrier: str, wanted: Mapping[str, Sequence[datetime]]
+    ) -> set[tuple[str, str, datetime, str]]:
+        """The dedupe keys already stored for these numbers at these times (``known_keys`` for many numbers)."""
 
     def scans(self, tenant_id: str, shipment_id: str) -> list[RecordedScan]:
         """The stored scans of a shipment, oldest first."""
@@ -95,6 +109,9 @@ class ShipmentRepository(Protocol):
 
     def add_scans(self, tenant_id: str, shipment_id: str, scans: Sequence[RecordedScan], now: datetime) -> None:
         """Store new scans (already deduplicated by the caller)."""
+
+    def add_scans_many(self, tenant_id: str, scans: Sequence[tuple[str, RecordedScan]], now: datetime) -> None:
+        """``add_scans`` for many shipments at once: (shipment id, scan) pairs."""
 
     def count_unmapped(self, tenant_id: str, carrier: str, scans: Sequence[RecordedScan], now: datetime) -> None:
         """Add the unmapped scans to the per-code counters."""

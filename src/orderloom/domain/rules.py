@@ -40,7 +40,7 @@ __all__ = [
     "parse_rule_set",
 ]
 
-KINDS = ("validation", "routing", "hold", "notification", "pricing", "sla", "compliance")
+KINDS = ("validation", "routing", "hold", "notification", "pricing", "sla", "compliance", "compensation")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +89,12 @@ ACTIONS: dict[str, dict[str, ActionSpec]] = {
         "compliance": (
             _spec("fail", "reason:str"),
             _spec("hold", "reason:str"),
+        ),
+        # evaluated when a shipment is predicted late (application/compensation.py); the first fired rule decides
+        "compensation": (
+            _spec("coupon", "amount:decimal", "reason:str", exclusive=True),
+            _spec("coupon_percent", "percent:decimal", "max_amount:decimal", "reason:str", exclusive=True),
+            _spec("no_coupon", "reason:str", exclusive=True),
         ),
     }.items()
 }

@@ -86,4 +86,9 @@ def order_context(
         "tenant.id": tenant_id,
         "tenant.settings": dict(tenant_settings or {}),
         "lines": lines,
+        # filled in for compensation rules (a shipment predicted late)
+        "delay.risk": 0.0,
+        "delay.threshold": 0.0,
+        "delay.hours_before_promise": 0.0,
+        "shipment.carrier": "",
     }

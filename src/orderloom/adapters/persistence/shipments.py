@@ -3,7 +3,7 @@ unmapped raw codes, on the unit of work's connection."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,6 +55,24 @@ def _shipment_row(s: Shipment, now: datetime) -> dict[str, Any]:
         "updated_at": now,
         "version": s.version,
     }
+
+
+_IN_CHUNK = 500  # numbers per IN list (well under SQLite's variable limit with the times added)
+_MUTABLE = tuple(c.name for c in shipments.columns if c.name not in ("id", "tenant_id", "created_at"))
+_UPDATE = (
+    shipments.update()
+    .where(
+        shipments.c.tenant_id == sa.bindparam("b_tenant_id"),
+        shipments.c.id == sa.bindparam("b_id"),
+        shipments.c.version == sa.bindparam("b_read_at"),
+    )
+    .values({c: sa.bindparam(c) for c in _MUTABLE})
+)
+
+
+def _update_params(s: Shipment, read_at: int, now: datetime) -> dict[str, Any]:
+    row = _shipment_row(s, now)
+    return {"b_tenant_id": s.tenant_id, "b_id": s.id, "b_read_at": read_at} | {c: row[c] for c in _MUTABLE}
 
 
 def _shipment(row: Any) -> Shipment:
@@ -196,9 +214,87 @@ class SqlShipmentRepository:
         )
         return [_shipment(r) for r in rows]
 
+    def for_orders(self, tenant_id: str, order_ids: Sequence[str]) -> dict[str, list[Shipment]]:
+        """``for_order`` for many orders: one query per 500 orders."""
+        out: dict[str, list[Shipment]] = {o: [] for o in order_ids}
+        unique = list(out)
+        for start in range(0, len(unique), _IN_CHUNK):
+            rows = self._conn.execute(
+                sa.select(shipments)
+                .where(shipments.c.tenant_id == tenant_id, shipments.c.order_id.in_(unique[start : start + _IN_CHUNK]))
+                .order_by(shipments.c.created_at, shipments.c.id)
+            )
+            for r in rows:
+                out[r.order_id].append(_shipment(r))
+        return out
+
     def find_by_number(self, tenant_id: str, carrier: str, tracking_number: str) -> Shipment | None:
         owner = self._owner(tenant_id, carrier, tracking_number)
         return None if owner is None else self.get(tenant_id, owner)
+
+    def find_by_numbers(self, tenant_id: str, carrier: str, numbers: Sequence[str]) -> dict[str, Shipment]:
+        """One query for many numbers (rows locked on PostgreSQL, as ``get`` does)."""
+        out: dict[str, Shipment] = {}
+        unique = list(dict.fromkeys(numbers))
+        loaded: dict[str, Shipment] = {}
+        for start in range(0, len(unique), _IN_CHUNK):
+            q = (
+                sa.select(shipment_numbers.c.tracking_number, shipments)
+                .join(shipments, shipments.c.id == shipment_numbers.c.shipment_id)
+                .where(
+                    shipment_numbers.c.tenant_id == tenant_id,
+                    shipment_numbers.c.carrier == carrier,
+                    shipment_numbers.c.tracking_number.in_(unique[start : start + _IN_CHUNK]),
+                    shipments.c.tenant_id == tenant_id,
+                )
+            )
+            if self._conn.dialect.name == "postgresql":
+                q = q.with_for_update(of=shipments)
+            for row in self._conn.execute(q):
+                out[row.tracking_number] = loaded.get(row.id) or loaded.setdefault(row.id, _shipment(row))
+        return out
+
+    def save_many(self, changed: Sequence[tuple[Shipment, int]]) -> None:
+        """One executemany UPDATE guarded by each shipment's read version."""
+        if not changed:
+            return
+        if len(changed) == 1 or not self._conn.dialect.supports_sane_multi_rowcount:
+            for shipment, read_at in changed:
+                self._update(shipment, read_at)
+            return
+        now = datetime.now(UTC)
+        rows = [_update_params(s, read_at, now) for s, read_at in changed]
+        result = self._conn.execute(_UPDATE, rows)
+        if result.rowcount != len(rows):
+            raise ConcurrencyConflict(", ".join(s.id for s, _ in changed))
+
+    def _update(self, shipment: Shipment, read_at: int) -> None:
+        result = self._conn.execute(_UPDATE, _update_params(shipment, read_at, datetime.now(UTC)))
+        if result.rowcount != 1:
+            raise ConcurrencyConflict(shipment.id)
+
+    def known_keys_for(
+        self, tenant_id: str, carrier: str, wanted: Mapping[str, Sequence[datetime]]
+    ) -> set[tuple[str, str, datetime, str]]:
+        """One query for many numbers: rows at any of the times, then only the wanted (number, time) pairs."""
+        pairs = {(n, t) for n, times in wanted.items() for t in times}
+        if not pairs:
+            return set()
+        numbers = sorted({n for n, _ in pairs})
+        first, last = min(t for _, t in pairs), max(t for _, t in pairs)
+        found: set[tuple[str, str, datetime, str]] = set()
+        e = shipment_events.c
+        for start in range(0, len(numbers), _IN_CHUNK):
+            q = sa.select(e.tracking_number, e.occurred_at, e.code_key).where(
+                e.tenant_id == tenant_id,
+                e.carrier == carrier,
+                e.tracking_number.in_(numbers[start : start + _IN_CHUNK]),
+                e.occurred_at.between(first, last),
+            )
+            for r in self._conn.execute(q):
+                if (r.tracking_number, r.occurred_at) in pairs:
+                    found.add((carrier, r.tracking_number, r.occurred_at, r.code_key))
+        return found
 
     def scans(self, tenant_id: str, shipment_id: str) -> list[RecordedScan]:
         rows = self._conn.execute(
@@ -226,6 +322,10 @@ class SqlShipmentRepository:
 
     def add_scans(self, tenant_id: str, shipment_id: str, scans: Sequence[RecordedScan], now: datetime) -> None:
         insert_rows(self._conn, shipment_events, [scan_to_row(tenant_id, shipment_id, s, now) for s in scans])
+
+    def add_scans_many(self, tenant_id: str, scans: Sequence[tuple[str, RecordedScan]], now: datetime) -> None:
+        """``add_scans`` for many shipments: one executemany."""
+        insert_rows(self._conn, shipment_events, [scan_to_row(tenant_id, sid, s, now) for sid, s in scans])
 
     def count_unmapped(self, tenant_id: str, carrier: str, scans: Sequence[RecordedScan], now: datetime) -> None:
         counts: dict[str, tuple[int, RecordedScan]] = {}

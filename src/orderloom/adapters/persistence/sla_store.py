@@ -8,7 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from orderloom.adapters.persistence.fastinsert import insert_rows
+from orderloom.adapters.persistence.fastinsert import bulk_insert_rows
+from orderloom.adapters.persistence.tables import outbox
 from orderloom.adapters.persistence.tables_sla import sla_clocks, sla_exceptions
 from orderloom.adapters.persistence.uow import SqlOutbox
 from orderloom.application.sla_ports import (
@@ -147,7 +148,7 @@ class SqlSlaStore:
                 started += 1
                 if key in stored:
                     resolve_at.setdefault(key, c.entered_at)
-            insert_rows(conn, sla_clocks, [_clock_row(c) for k, c in accepted.items() if k not in stored])
+            bulk_insert_rows(conn, sla_clocks, [_clock_row(c) for k, c in accepted.items() if k not in stored])
             updates = [_clock_row(c, prefix="k_") for k, c in accepted.items() if k in stored]
             if updates:
                 conn.execute(_UPDATE_CLOCK, updates)
@@ -223,8 +224,8 @@ class SqlSlaStore:
             if len(breaches) < limit:
                 warnings = self._take(conn, _c.warn_at, now, limit - len(breaches), {"warn_at": None, "warned_at": now})
             flags = [self._flag(r, "breach", now) for r in breaches] + [self._flag(r, "warning", now) for r in warnings]
-            insert_rows(conn, sla_exceptions, [_exception_row(f) for f in flags])
-            SqlOutbox(conn).add([sla_event(f) for f in flags])
+            bulk_insert_rows(conn, sla_exceptions, [_exception_row(f) for f in flags])
+            bulk_insert_rows(conn, outbox, SqlOutbox.rows([sla_event(f) for f in flags]))
         return flags
 
     @staticmethod

@@ -26,8 +26,19 @@ sla_clocks = sa.Table(
     sa.Column("action", sa.String(64), nullable=True),
     sa.Column("channel", sa.String(40), nullable=True),
     sa.Column("carrier", sa.String(40), nullable=True),
-    sa.Index("ix_sla_clocks_due", "due_at"),
-    sa.Index("ix_sla_clocks_warn", "warn_at"),
+    # partial: a flagged clock (time cleared) leaves the index, so a scan's UPDATE adds no entry for it (0013)
+    sa.Index(
+        "ix_sla_clocks_due",
+        "due_at",
+        postgresql_where=sa.text("due_at IS NOT NULL"),
+        sqlite_where=sa.text("due_at IS NOT NULL"),
+    ),
+    sa.Index(
+        "ix_sla_clocks_warn",
+        "warn_at",
+        postgresql_where=sa.text("warn_at IS NOT NULL"),
+        sqlite_where=sa.text("warn_at IS NOT NULL"),
+    ),
 )
 
 sla_exceptions = sa.Table(

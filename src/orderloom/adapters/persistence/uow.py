@@ -202,22 +202,23 @@ class SqlOutbox:
     def add(self, events: Sequence[Event]) -> None:
         if not events:
             return
-        insert_rows(
-            self._conn,
-            outbox,
-            [
-                {
-                    "event_id": e.id,
-                    "tenant_id": e.tenant_id,
-                    "aggregate_type": e.AGGREGATE,
-                    "aggregate_id": e.aggregate_id,
-                    "type": e.type,
-                    "occurred_at": e.occurred_at,
-                    "payload": _encode(inject_trace(to_cloudevent(e))).decode(),
-                }
-                for e in events
-            ],
-        )
+        insert_rows(self._conn, outbox, self.rows(events))
+
+    @staticmethod
+    def rows(events: Sequence[Event]) -> list[dict[str, Any]]:
+        """The outbox rows of events (for a caller that writes them in bulk itself)."""
+        return [
+            {
+                "event_id": e.id,
+                "tenant_id": e.tenant_id,
+                "aggregate_type": e.AGGREGATE,
+                "aggregate_id": e.aggregate_id,
+                "type": e.type,
+                "occurred_at": e.occurred_at,
+                "payload": _encode(inject_trace(to_cloudevent(e))).decode(),
+            }
+            for e in events
+        ]
 
 
 class SqlIdempotency:

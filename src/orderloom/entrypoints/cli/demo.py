@@ -199,7 +199,7 @@ def demo(
     tenant: Annotated[str, typer.Option(help="tenant name to load into")] = "demo",
 ) -> None:
     """Load the demo tenant; prints its API key as the last line."""
-    from orderloom.entrypoints.cli.demo_delay import load_delay_demo
+    from orderloom.entrypoints.cli.demo_delay import compensation_offers, load_delay_demo
     from orderloom.entrypoints.cli.demo_inventory import load_demo_stock
     from orderloom.entrypoints.cli.main import err, out
     from orderloom.entrypoints.cli.sla import DEMO_SCAN_AHEAD, demo_scan
@@ -223,6 +223,7 @@ def demo(
         shipments = load_tracking_demo(container, tenant_id=tenant_id, now=utc_now())
         delays = load_delay_demo(container, tenant_id=tenant_id, now=utc_now())
         container.relay.drain()
+        offers = compensation_offers(container, tenant_id=tenant_id)
         sla = demo_scan(container)
         login = ensure_demo_console(container, tenant_id)
     finally:
@@ -248,6 +249,14 @@ def demo(
             else "no delay predicted"
         )
         out.print(f"shipment {row['shipment_id']} to {row['city']}: {verdict}", highlight=False, soft_wrap=True)
+    for offer in offers:
+        c = offer["coupon"]
+        out.print(
+            f"compensation for order {offer['order_id']}: coupon {c['code']} {c['amount']} {c['currency']} "
+            f"(rule {c['rule_id']})",
+            highlight=False,
+            soft_wrap=True,
+        )
     out.print(
         f"sla scan {DEMO_SCAN_AHEAD} ahead: {sla.breaches} breach(es), {sla.warnings} warning(s) "
         "in the inbox (GET /v1/sla/breaches)",

@@ -9,13 +9,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
+import sqlalchemy as sa
 
+from orderloom.adapters.persistence.tables import outbox
 from orderloom.application.orders import place_order
 from orderloom.application.shipments import create_shipment
 from orderloom.bootstrap import Container
 from orderloom.entrypoints.api.schemas import EXAMPLE_ORDER, decode_new_order
 
-__all__ = ["DELAY_DEMO", "DelayDemoParcel", "load_delay_demo"]
+__all__ = ["DELAY_DEMO", "DelayDemoParcel", "compensation_offers", "load_delay_demo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,3 +84,15 @@ def load_delay_demo(container: Container, *, tenant_id: str, now: datetime) -> l
     if container.tracking is None:
         return []
     return [_one(container, tenant_id, parcel, now) for parcel in DELAY_DEMO]
+
+
+def compensation_offers(container: Container, *, tenant_id: str) -> list[dict[str, Any]]:
+    """The coupons offered to the tenant's customers for predicted delays (``orderloom.customer.compensation_offered``
+    events in the outbox), oldest first."""
+    with container.engines.read.connect() as conn:
+        rows = conn.execute(
+            sa.select(outbox.c.payload)
+            .where(outbox.c.tenant_id == tenant_id, outbox.c.type == "orderloom.customer.compensation_offered")
+            .order_by(outbox.c.seq)
+        ).all()
+    return [dict(msgspec.json.decode(r.payload)["data"]) for r in rows]
