@@ -6,8 +6,10 @@ import re
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from orderloom.domain.ids import new_id
+from orderloom.domain.ids import encode_ulid, new_id
 
 CROCKFORD = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
@@ -46,3 +48,13 @@ def test_ten_thousand_ids_are_unique() -> None:
     ids = [new_id("ord") for _ in range(10_000)]
     assert len(set(ids)) == 10_000
     assert all(len(i) == 30 for i in ids)
+
+
+@given(st.integers(min_value=0, max_value=2**128 - 1))
+def test_ulid_encoding_is_crockford_base32_of_the_128_bits(value: int) -> None:
+    digits = []
+    rest = value
+    for _ in range(26):
+        rest, digit = divmod(rest, 32)
+        digits.append("0123456789ABCDEFGHJKMNPQRSTVWXYZ"[digit])
+    assert encode_ulid(value) == "".join(reversed(digits))
