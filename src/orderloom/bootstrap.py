@@ -46,6 +46,7 @@ from orderloom.adapters.rules.cel_engine import CelRuleCompiler
 from orderloom.adapters.sla_policy_file import load_sla_policy
 from orderloom.adapters.validation import AddressQuality, BrCepIndex, FormatChecks, PriceConflictCheck
 from orderloom.application.channel_ports import ChannelStore
+from orderloom.application.fulfilment import Fulfilment
 from orderloom.application.intake_prechecks import RuleCompliance, StockPrecheck
 from orderloom.application.inventory_handlers import OrderStockHandler, inventory_subscriptions
 from orderloom.application.inventory_ports import Sourcing
@@ -64,6 +65,7 @@ from orderloom.application.tracking import TrackingSetup
 from orderloom.application.webhooks import deliver_due, fan_out
 from orderloom.config import Settings
 from orderloom.domain.delay_risk import DelayModel
+from orderloom.domain.fulfilment import FulfilmentMachine
 from orderloom.domain.lifecycle import Lifecycle
 from orderloom.domain.rules import ContextSchema
 from orderloom.domain.sla import SlaPolicy
@@ -71,7 +73,7 @@ from orderloom.domain.sla import SlaPolicy
 if TYPE_CHECKING:
     from orderloom.adapters.messaging.nats_bus import JetStreamConsumer, NatsLink
 
-__all__ = ["Container", "bootstrap", "load_lifecycle", "load_rules_context", "utc_now"]
+__all__ = ["Container", "bootstrap", "load_fulfilment_machine", "load_lifecycle", "load_rules_context", "utc_now"]
 
 
 def utc_now() -> datetime:
@@ -85,6 +87,14 @@ def load_lifecycle(text: str | None = None) -> Lifecycle:
         text = resources.files("orderloom.data").joinpath("lifecycle.yaml").read_text(encoding="utf-8")
     definition: dict[str, Any] = yaml.safe_load(text)
     return Lifecycle.from_definition(definition)
+
+
+def load_fulfilment_machine(text: str | None = None) -> FulfilmentMachine:
+    """Read and validate ``data/fulfilment.yaml`` (or the given YAML text): the fulfilment-order state machine."""
+    if text is None:
+        text = resources.files("orderloom.data").joinpath("fulfilment.yaml").read_text(encoding="utf-8")
+    definition: dict[str, Any] = yaml.safe_load(text)
+    return FulfilmentMachine.from_definition(definition)
 
 
 def load_rules_context(text: str | None = None) -> ContextSchema:
@@ -129,6 +139,7 @@ class Container:
     tracking: TrackingSetup | None = None
     notifications: ShipmentNotifications | None = None
     routing_reads: SqlRoutingReads | None = None
+    fulfilment: Fulfilment | None = None
     _started: list[Any] = field(default_factory=list, repr=False)
     _checks: list[OrderCheck] = field(default_factory=list, repr=False)
 
@@ -289,6 +300,7 @@ def bootstrap(
         delay_model=load_delay_model(),
         console=SqlConsoleStore(engines.write, engines.read),
         routing_reads=SqlRoutingReads(engines.read),
+        fulfilment=Fulfilment(machine=load_fulfilment_machine(), lifecycle=lifecycle, sourcing=sourcing),
     )
 
 

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+from orderloom.adapters.memory_fulfilment import FulfilmentState, MemoryFulfilment
 from orderloom.adapters.memory_inventory import InventoryState, MemoryInventory
 from orderloom.adapters.memory_shipments import MemoryShipments, ShipmentTables
 from orderloom.application.ports import StoredResponse, UnitOfWork
@@ -39,6 +40,7 @@ class MemoryStore:
     inventory: InventoryState = field(default_factory=InventoryState)
     shipments: ShipmentTables = field(default_factory=ShipmentTables)
     routing: list[RoutingRecord] = field(default_factory=list)
+    fulfilment: FulfilmentState = field(default_factory=FulfilmentState)
 
 
 class _Routing:
@@ -164,6 +166,7 @@ class MemoryUnitOfWork:
         self.inventory = MemoryInventory(state.inventory)
         self.shipments = MemoryShipments(state.shipments, lambda: state.outbox)
         self.routing = _Routing(state)
+        self.fulfilment = MemoryFulfilment(state.fulfilment)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

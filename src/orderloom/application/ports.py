@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from orderloom.application.fulfilment_ports import FulfilmentRepository
 from orderloom.application.inventory_ports import InventoryRepository
 from orderloom.application.routing_ports import RoutingRecords
 from orderloom.domain.audit import AuditEntry
@@ -132,6 +133,8 @@ class UnitOfWork(Protocol):
     def inventory(self) -> InventoryRepository: ...
     @property
     def routing(self) -> RoutingRecords: ...
+    @property
+    def fulfilment(self) -> FulfilmentRepository: ...
 
     def savepoint(self) -> AbstractContextManager[None]:
         """A nested scope whose writes are undone if it raises."""

@@ -404,6 +404,17 @@ class SqlInventoryRepository:
             .values(status=str(status))
         )
 
+    def resize_reservation(
+        self, tenant_id: str, reservation_id: str, quantity: int, expires_at: datetime | None = None
+    ) -> None:
+        c = inventory_reservations.c
+        values: dict[str, Any] = {"quantity": quantity}
+        if expires_at is not None:
+            values["expires_at"] = expires_at
+        self._conn.execute(
+            inventory_reservations.update().where(c.tenant_id == tenant_id, c.id == reservation_id).values(values)
+        )
+
     def expired_reservations(self, now: datetime, limit: int) -> list[Reservation]:
         c = inventory_reservations.c
         q = (

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from orderloom.adapters.observability.tracing import inject_trace
 from orderloom.adapters.persistence.fastinsert import insert_rows
+from orderloom.adapters.persistence.fulfilment_store import SqlFulfilmentRepository
 from orderloom.adapters.persistence.inventory_store import SqlInventoryRepository
 from orderloom.adapters.persistence.routing_store import SqlRoutingRecords
 from orderloom.adapters.persistence.shipments import SqlShipmentRepository
@@ -282,6 +283,7 @@ class SqlUnitOfWork:
         self.inventory = SqlInventoryRepository(conn)
         self.shipments = SqlShipmentRepository(conn)
         self.routing = SqlRoutingRecords(conn)
+        self.fulfilment = SqlFulfilmentRepository(conn)
         self._savepoints = 0
 
     @contextmanager
