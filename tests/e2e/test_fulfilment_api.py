@@ -3,13 +3,20 @@ confirms picked/packed/shipped (partial, replayed, over-confirmed), rejection re
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from orderloom.bootstrap import Container
+from orderloom.adapters.fulfilment_release import SignedWebhookRelease
+from orderloom.application.fulfilment import dispatch_releases, expire_pickups
+from orderloom.bootstrap import Container, utc_now
 from orderloom.entrypoints.api.app import create_app
 from tests.conftest import example_order
 from tests.contract.test_inventory_contract import settle_outbox
@@ -323,3 +330,92 @@ def test_cancellation_at_each_stage(client: TestClient, auth: dict[str, str], co
     r = _event(client, auth, fo3["id"], "c-4", "cancel_confirmed", [])
     assert (r.json()["fulfilment_order"]["status"], r.json()["order_status"]) == ("cancelled", "closed.cancelled")
     assert _stock(client, auth, "TSHIRT-BLK-M", "US-SF1") == (8, 0)
+
+
+class _Wms:
+    """A fake WMS endpoint: records what it receives, answers with a status."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status = status
+        self.received: list[tuple[str, bytes, dict[str, str]]] = []
+
+    def send(self, url: str, *, body: bytes, headers: dict[str, str]) -> int:
+        self.received.append((url, body, headers))
+        return self.status
+
+
+def test_webhook_release_is_a_signed_cloudevent(client: TestClient, auth: dict[str, str], container: Container) -> None:
+    _network(client, auth)
+    settings = {"release_mode": "webhook", "webhook_url": "https://wms.example/hooks", "webhook_secret": "whsec_abc"}
+    r = client.put("/v1/locations/US-SF1/fulfilment-settings", json=settings, headers=auth)
+    assert r.status_code == 200 and "webhook_secret" not in r.json()
+    order = _allocated(client, auth, container)
+    [fo] = _fos(client, auth, order["id"])
+    _release(client, auth, "US-SF1")
+    down = _Wms(status=503)
+    assert dispatch_releases(runner=container.tx, channel=SignedWebhookRelease(down), now=utc_now) == (0, 1)
+    wms = _Wms()
+    assert dispatch_releases(runner=container.tx, channel=SignedWebhookRelease(wms), now=utc_now) == (1, 0)
+    assert dispatch_releases(runner=container.tx, channel=SignedWebhookRelease(wms), now=utc_now) == (0, 0)
+    [(url, body, headers)] = wms.received
+    event = json.loads(body)
+    assert (url, event["type"], event["data"]["id"]) == (
+        "https://wms.example/hooks",
+        "orderloom.fulfilment_order.released",
+        fo["id"],
+    )
+    assert headers["content-type"] == "application/cloudevents+json"
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    expected = base64.b64encode(hmac.new(b"whsec_abc", signed, hashlib.sha256).digest()).decode()
+    assert headers["webhook-signature"] == f"v1,{expected}"
+
+
+def test_uncollected_pickup_returns_to_stock(client: TestClient, auth: dict[str, str], container: Container) -> None:
+    _network(client, auth, la_mugs=2)
+    body = example_order()
+    body["custom_fields"] = {"fulfilment_type": "bopis", "pickup_location": "US-LA1"}
+    order = client.post("/v1/orders", json=body, headers=auth).json()
+    client.post(f"/v1/orders/{order['id']}/actions/confirm", headers=auth)
+    container.relay.drain()
+    [fo] = _fos(client, auth, order["id"])
+    client.put("/v1/locations/US-LA1/fulfilment-settings", json={"pickup_days": 2}, headers=auth)
+    _release(client, auth, "US-LA1")
+    _event(client, auth, fo["id"], "p-1", "packed", [(1, 2), (2, 1)])
+    assert _stock(client, auth, "MUG-WHT", "US-LA1") == (2, 1)
+    setup = container.fulfilment
+    assert setup is not None
+    soon = utc_now() + timedelta(days=1)
+    assert container.tx.run(lambda uow: expire_pickups(uow=uow, setup=setup, now=soon)) == 0
+    later = utc_now() + timedelta(days=2, minutes=1)
+    assert container.tx.run(lambda uow: expire_pickups(uow=uow, setup=setup, now=later)) == 1
+    assert _stock(client, auth, "MUG-WHT", "US-LA1") == (2, 0)
+    assert _fos(client, auth, order["id"])[0]["status"] == "cancelled"
+    assert _status(client, auth, order["id"]) == "closed.cancelled"
+
+
+def test_ropo_reservation_is_held_until_the_pickup_window_ends_and_paid_at_the_counter(
+    client: TestClient, auth: dict[str, str], container: Container
+) -> None:
+    _network(client, auth, la_mugs=2)
+    body = example_order()
+    body["payment"] = {"status": "pending", "method": "in_store"}
+    body["custom_fields"] = {"fulfilment_type": "ropo", "pickup_location": "US-LA1"}
+    order = client.post("/v1/orders", json=body, headers=auth).json()
+    assert client.post(f"/v1/orders/{order['id']}/actions/confirm", headers=auth).status_code == 200
+    container.relay.drain()
+    [fo] = _fos(client, auth, order["id"])
+    assert fo["kind"] == "ropo"
+    tenant_id = container.tenants.tenant_for_key(auth["Authorization"].split()[1])
+    assert tenant_id
+    held = container.tx.run(lambda uow: uow.inventory.reservations_of(tenant_id, order["id"], None))
+    assert held and all(r.expires_at is not None and r.expires_at > utc_now() + timedelta(days=2) for r in held)
+    _release(client, auth, "US-LA1")
+    code = _event(client, auth, fo["id"], "r-1", "packed", [(1, 2), (2, 1)]).json()["pickup_code"]
+    _problem(
+        client.post(f"/v1/fulfilment-orders/{fo['id']}/pickup", json={"code": code}, headers=auth),
+        422,
+        "validation-error",
+    )
+    r = client.post(f"/v1/fulfilment-orders/{fo['id']}/pickup", json={"code": code, "paid": True}, headers=auth)
+    assert r.json()["order_status"] == "delivered.collected"
+    assert _stock(client, auth, "MUG-WHT", "US-LA1") == (1, 0)
