@@ -89,7 +89,7 @@ class FulfilmentContract:
             uow.fulfilment.add_many([a, p])
             uow.fulfilment.add_wave(Wave("wav_1", tenant, "WH", NOW, 1))
             uow.fulfilment.put_settings(LocationFulfilment(tenant_id=tenant, location_id="WH", max_batch=7))
-            uow.fulfilment.add_confirmation(tenant, "evt-1", StoredConfirmation(a.id, "d" * 64, {"x": [1]}), NOW)
+            uow.fulfilment.add_confirmations(tenant, [("evt-1", StoredConfirmation(a.id, "d" * 64, {"x": [1]}))], NOW)
 
         self.runner.run(setup)
         wave = self.runner.run(lambda uow: uow.fulfilment.get_wave(tenant, "wav_1"))
@@ -98,9 +98,8 @@ class FulfilmentContract:
             self.runner.run(lambda uow: uow.fulfilment.get_wave(tenant, "wav_2"))
         assert self.runner.run(lambda uow: uow.fulfilment.settings(tenant, "WH")).max_batch == 7
         assert self.runner.run(lambda uow: uow.fulfilment.settings(tenant, "ST")).release_mode == "pull"
-        stored = self.runner.run(lambda uow: uow.fulfilment.confirmation(tenant, "evt-1"))
-        assert stored == StoredConfirmation(a.id, "d" * 64, {"x": [1]})
-        assert self.runner.run(lambda uow: uow.fulfilment.confirmation(tenant, "evt-2")) is None
+        stored = self.runner.run(lambda uow: uow.fulfilment.confirmations(tenant, ["evt-1", "evt-2"]))
+        assert stored == {"evt-1": StoredConfirmation(a.id, "d" * 64, {"x": [1]})}
         due = self.runner.run(lambda uow: uow.fulfilment.pickups_due(NOW, 10))
         assert p.id in [f.id for f in due] and a.id not in [f.id for f in due]
 

@@ -91,6 +91,17 @@ class _Orders:
             raise ConcurrencyConflict(order.id)
         self.s.orders[(order.tenant_id, order.id)] = order_to_document(order)
 
+    def get_many(self, tenant_id: str, order_ids: Sequence[str]) -> list[Order]:
+        return [self.get(tenant_id, oid) for oid in order_ids if (tenant_id, oid) in self.s.orders]
+
+    def save_many(self, orders: Sequence[tuple[Order, dict[str, Any], int]]) -> None:
+        for order, _, read_version in orders:
+            doc = self.s.orders.get((order.tenant_id, order.id))
+            if doc is None or doc["version"] != read_version:
+                raise ConcurrencyConflict(order.id)
+        for order, document, _ in orders:
+            self.s.orders[(order.tenant_id, order.id)] = copy.deepcopy(document)
+
     def find_id_by_channel_ref(self, tenant_id: str, channel: str, channel_order_id: str) -> str | None:
         return self.s.channel_refs.get((tenant_id, channel, channel_order_id))
 

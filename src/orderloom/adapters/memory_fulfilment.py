@@ -61,6 +61,10 @@ class MemoryFulfilment:
     def of_order(self, tenant_id: str, order_id: str) -> list[FulfilmentOrder]:
         return [fo for fo in self._all(tenant_id) if fo.order_id == order_id]
 
+    def of_orders(self, tenant_id: str, order_ids: Sequence[str]) -> list[FulfilmentOrder]:
+        wanted = set(order_ids)
+        return [fo for fo in self._all(tenant_id) if fo.order_id in wanted]
+
     def open_at(self, tenant_id: str, location_id: str) -> list[tuple[str, datetime | None]]:
         return [
             (fo.id, fo.ship_by) for fo in self._all(tenant_id) if fo.location_id == location_id and fo.status == "open"
@@ -117,8 +121,11 @@ class MemoryFulfilment:
     def put_settings(self, settings: LocationFulfilment) -> None:
         self.s.settings[(settings.tenant_id, settings.location_id)] = settings
 
-    def confirmation(self, tenant_id: str, event_id: str) -> StoredConfirmation | None:
-        return self.s.confirmations.get((tenant_id, event_id))
+    def confirmations(self, tenant_id: str, event_ids: Sequence[str]) -> dict[str, StoredConfirmation]:
+        return {e: self.s.confirmations[(tenant_id, e)] for e in event_ids if (tenant_id, e) in self.s.confirmations}
 
-    def add_confirmation(self, tenant_id: str, event_id: str, stored: StoredConfirmation, at: datetime) -> None:
-        self.s.confirmations[(tenant_id, event_id)] = stored
+    def add_confirmations(
+        self, tenant_id: str, applied: Sequence[tuple[str, StoredConfirmation]], at: datetime
+    ) -> None:
+        for event_id, stored in applied:
+            self.s.confirmations[(tenant_id, event_id)] = stored

@@ -27,16 +27,18 @@ from orderloom.application.inventory import adjust_stock, fulfil_lines, release_
 from orderloom.application.inventory_ports import Sourcing
 from orderloom.application.orders import apply_action
 from orderloom.application.ports import TransactionRunner, UnitOfWork
-from orderloom.application.shipments import create_shipment
 from orderloom.application.tracking_ports import TrackingUnitOfWork
+from orderloom.domain.audit import AuditEntry
+from orderloom.domain.canonical import order_to_document
 from orderloom.domain.errors import DomainError, FieldError, ValidationFailed
-from orderloom.domain.events import to_cloudevent
+from orderloom.domain.events import Event, to_cloudevent
 from orderloom.domain.fulfilment import (
     CancelNotPossible,
     Confirmation,
     ConfirmationReplayConflict,
     FoKind,
     FulfilmentMachine,
+    FulfilmentNotFound,
     FulfilmentOrder,
     FulfilmentOrderClosed,
     PickupCodeMismatch,
@@ -61,15 +63,19 @@ from orderloom.domain.fulfilment_events import (
 from orderloom.domain.ids import new_id
 from orderloom.domain.inventory import InsufficientStock
 from orderloom.domain.lifecycle import Lifecycle
+from orderloom.domain.orders import Order
+from orderloom.domain.shipments import Shipment, TrackingNumberTaken
 from orderloom.domain.sourcing import Demand
 
 __all__ = [
     "Fulfilment",
     "accept_fulfilment_order",
+    "advance_orders",
     "answer_cancellation",
     "cancel_order_fulfilment",
     "collect_pickup",
     "configure_location",
+    "confirm_batch",
     "confirm_fulfilment",
     "dispatch_releases",
     "expire_pickups",
@@ -98,29 +104,50 @@ def _fo_event(kind: type[Any], fo: FulfilmentOrder, now: datetime, **extra: Any)
     return kind(tenant_id=fo.tenant_id, aggregate_id=fo.id, occurred_at=now, data=data)
 
 
+def advance_orders(
+    *, uow: UnitOfWork, lifecycle: Lifecycle, tenant_id: str, order_ids: Sequence[str], now: datetime
+) -> dict[str, str]:
+    """Move each order forward to the status its fulfilment orders imply, through real lifecycle actions (audited,
+    with their status events), reading and writing the orders in bulk; returns each order's status."""
+    by_order: dict[str, list[FulfilmentOrder]] = defaultdict(list)
+    for fo in uow.fulfilment.of_orders(tenant_id, order_ids):
+        by_order[fo.order_id].append(fo)
+    statuses: dict[str, str] = {}
+    changed: list[tuple[Order, dict[str, Any], int]] = []
+    entries: list[AuditEntry] = []
+    events: list[Event] = []
+    for order in uow.orders.get_many(tenant_id, order_ids):
+        target = order_target(by_order[order.id])
+        path = (order_path(lifecycle, order.status, target) or []) if target else []
+        read_version = order.version
+        for action in path:
+            params = {"reason": f"fulfilment orders: {target}"}
+            before, after = order.apply(action=action, lifecycle=lifecycle, params=params, actor=_ACTOR, now=now)
+            entries.append(
+                AuditEntry(
+                    tenant_id=tenant_id,
+                    actor=_ACTOR,
+                    action=f"order.{action}",
+                    entity_type="order",
+                    entity_id=order.id,
+                    at=now,
+                    before={"status": {"main": before.main, "sub": before.sub}},
+                    after={"status": {"main": after.main, "sub": after.sub}, "params": params},
+                )
+            )
+        statuses[order.id] = str(order.status)
+        if path:
+            changed.append((order, order_to_document(order), read_version))
+            events += order.pull_events()
+    uow.orders.save_many(changed)
+    uow.audit.append_many(entries)
+    uow.outbox.add(events)
+    return statuses
+
+
 def sync_order(*, uow: UnitOfWork, lifecycle: Lifecycle, tenant_id: str, order_id: str, now: datetime) -> str:
-    """Move the order forward to the status its fulfilment orders imply (through real lifecycle actions); returns
-    the order's status."""
-    fos = uow.fulfilment.of_order(tenant_id, order_id)
-    order = uow.orders.get(tenant_id, order_id)
-    target = order_target(fos)
-    if target is None:
-        return str(order.status)
-    path = order_path(lifecycle, order.status, target) or []
-    status = str(order.status)
-    for action in path:
-        doc = apply_action(
-            uow=uow,
-            tenant_id=tenant_id,
-            order_id=order_id,
-            action=action,
-            params={"reason": f"fulfilment orders: {target}"},
-            lifecycle=lifecycle,
-            actor=_ACTOR,
-            now=now,
-        )
-        status = f"{doc['status']['main']}.{doc['status']['sub']}"
-    return status
+    """Move one order forward to the status its fulfilment orders imply; returns its status."""
+    return advance_orders(uow=uow, lifecycle=lifecycle, tenant_id=tenant_id, order_ids=[order_id], now=now)[order_id]
 
 
 def _cancel_order_if_dead(uow: UnitOfWork, lifecycle: Lifecycle, tenant_id: str, order_id: str, now: datetime) -> str:
@@ -198,8 +225,8 @@ def release_wave(
     data = {"wave_id": wave.id, "location_id": location_id, "count": wave.count, "release_mode": cfg.release_mode}
     events.append(WaveReleased(tenant_id=tenant_id, aggregate_id=wave.id, occurred_at=now, data=data))
     uow.outbox.add(events)
-    for order_id in sorted({fo.order_id for fo in fos}):
-        sync_order(uow=uow, lifecycle=setup.lifecycle, tenant_id=tenant_id, order_id=order_id, now=now)
+    order_ids = sorted({fo.order_id for fo in fos})
+    advance_orders(uow=uow, lifecycle=setup.lifecycle, tenant_id=tenant_id, order_ids=order_ids, now=now)
     return wave
 
 
@@ -328,15 +355,36 @@ def _replay(stored: StoredConfirmation, fo_id: str, c: Confirmation) -> dict[str
     return {**stored.result, "replayed": True}
 
 
-def _ship(uow: TrackingUnitOfWork, fo: FulfilmentOrder, c: Confirmation, now: datetime) -> list[str]:
-    """Shipments for the packages (one per carrier and service) and the stock of exactly these units consumed."""
+@dataclass
+class _Batch:
+    """What a batch of confirmations has done so far (written once at the end)."""
+
+    stored: dict[str, StoredConfirmation]
+    fos: dict[str, FulfilmentOrder]
+    touched: dict[str, FulfilmentOrder]
+    applied: list[tuple[str, StoredConfirmation]]
+    events: list[Event]
+    claimed: set[tuple[str, str]]
+    shipments: list[Shipment]
+
+
+def _groups(c: Confirmation) -> list[tuple[str, str | None, list[str]]]:
+    """The packages' tracking numbers per (carrier, service): one shipment each."""
     groups: dict[tuple[str, str | None], list[str]] = defaultdict(list)
     for p in c.packages:
         if p.tracking_number:
             groups[(p.carrier or "unknown", p.service)].append(p.tracking_number)
-    made = [
-        create_shipment(
-            uow=uow,
+    return [(carrier, service, numbers) for (carrier, service), numbers in sorted(groups.items(), key=_group_key)]
+
+
+def _group_key(kv: tuple[tuple[str, str | None], list[str]]) -> tuple[str, str]:
+    return kv[0][0], kv[0][1] or ""
+
+
+def _new_shipments(fo: FulfilmentOrder, c: Confirmation, now: datetime) -> list[Shipment]:
+    """One shipment per carrier and service of the packages (built before anything changes: it may refuse)."""
+    return [
+        Shipment.create(
             tenant_id=fo.tenant_id,
             order_id=fo.order_id,
             carrier=carrier,
@@ -345,13 +393,18 @@ def _ship(uow: TrackingUnitOfWork, fo: FulfilmentOrder, c: Confirmation, now: da
             service=service,
             origin_location_id=fo.location_id,
             shipped_at=now,
-        ).id
-        for (carrier, service), numbers in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
+        )
+        for carrier, service, numbers in _groups(c)
     ]
-    fulfil_lines(
-        uow=uow, tenant_id=fo.tenant_id, order_id=fo.order_id, location_id=fo.location_id, lines=c.totals(), now=now
-    )
-    return made
+
+
+def _check_numbers(b: _Batch, c: Confirmation) -> set[tuple[str, str]]:
+    """The package numbers; TrackingNumberTaken (before anything changes) if one belongs to a shipment already."""
+    pairs = [(carrier, n) for carrier, _, numbers in _groups(c) for n in numbers]
+    for carrier, number in pairs:
+        if (carrier, number) in b.claimed or pairs.count((carrier, number)) > 1:
+            raise TrackingNumberTaken(carrier, number)
+    return set(pairs)
 
 
 def _ready_for_pickup(uow: UnitOfWork, fo: FulfilmentOrder, now: datetime) -> str:
@@ -363,6 +416,83 @@ def _ready_for_pickup(uow: UnitOfWork, fo: FulfilmentOrder, now: datetime) -> st
     return code
 
 
+def _apply_one(
+    uow: TrackingUnitOfWork, b: _Batch, fo_id: str, c: Confirmation, setup: Fulfilment, now: datetime
+) -> dict[str, Any]:
+    c.check()
+    stored = b.stored.get(c.event_id)
+    if stored is not None:
+        return _replay(stored, fo_id, c)
+    fo = b.fos.get(fo_id)
+    if fo is None:
+        raise FulfilmentNotFound(fo_id)
+    if c.type == "shipped" and fo.kind != FoKind.SHIP:
+        raise ValidationFailed([FieldError("type", f"{fo.kind} orders are handed over with POST .../pickup")])
+    made = _new_shipments(fo, c, now) if c.type == "shipped" else []
+    numbers = _check_numbers(b, c) if made else set()
+    fo.confirm(setup.machine, c, now)
+    b.claimed |= numbers
+    if made:  # exactly these units leave: their reservations are consumed in the ledger
+        lines = c.totals()
+        fulfil_lines(
+            uow=uow, tenant_id=fo.tenant_id, order_id=fo.order_id, location_id=fo.location_id, lines=lines, now=now
+        )
+        b.shipments += made
+    shipments = [x.id for x in made]
+    code = _ready_for_pickup(uow, fo, now) if fo.status == "ready_for_pickup" and c.type == "packed" else None
+    b.touched[fo.id] = fo
+    data = {"event_id": c.event_id, "type": c.type, "units": [[n, q] for n, q in c.lines], "shipments": shipments}
+    b.events.append(FulfilmentOrderConfirmed(tenant_id=fo.tenant_id, aggregate_id=fo.id, occurred_at=now, data=data))
+    result: dict[str, Any] = {"event_id": c.event_id, "fulfilment_order": fo.as_dict(), "shipment_ids": shipments}
+    if code is not None:
+        result["pickup_code"] = code
+    b.stored[c.event_id] = StoredConfirmation(fo.id, c.digest(), result)
+    b.applied.append((c.event_id, b.stored[c.event_id]))
+    return {**result, "replayed": False}
+
+
+def confirm_batch(
+    *,
+    uow: TrackingUnitOfWork,
+    tenant_id: str,
+    items: Sequence[tuple[str, Confirmation]],
+    setup: Fulfilment,
+    now: datetime,
+) -> list[dict[str, Any] | DomainError]:
+    """Apply many picked/packed/shipped confirmations in one transaction, each once per event id (a replay returns
+    the first answer, the same id with other content is refused). Each item answers with its result, or the error
+    that refused it (nothing of a refused item is written). Shipped units create shipments and consume exactly
+    their reservations."""
+    numbers = [(carrier, n) for _, c in items if c.type == "shipped" for carrier, _, ns in _groups(c) for n in ns]
+    b = _Batch(
+        stored=uow.fulfilment.confirmations(tenant_id, [c.event_id for _, c in items]),
+        fos={fo.id: fo for fo in uow.fulfilment.get_many(tenant_id, sorted({fo_id for fo_id, _ in items}))},
+        touched={},
+        applied=[],
+        events=[],
+        claimed=uow.shipments.taken(tenant_id, numbers) if numbers else set(),
+        shipments=[],
+    )
+    out: list[dict[str, Any] | DomainError] = []
+    for fo_id, c in items:
+        try:
+            out.append(_apply_one(uow, b, fo_id, c, setup, now))
+        except DomainError as exc:
+            out.append(exc)
+    uow.fulfilment.save_many(list(b.touched.values()))
+    uow.shipments.add_many(b.shipments)
+    uow.outbox.add([e for shipment in b.shipments for e in shipment.pull_events()] + b.events)
+    order_ids = sorted({fo.order_id for fo in b.touched.values()})
+    statuses = advance_orders(uow=uow, lifecycle=setup.lifecycle, tenant_id=tenant_id, order_ids=order_ids, now=now)
+    for _, stored in b.applied:
+        stored.result["order_status"] = statuses.get(b.fos[stored.fo_id].order_id)
+    for item in out:
+        if isinstance(item, dict) and item.get("order_status") is None:
+            item["order_status"] = statuses.get(str(item["fulfilment_order"]["order_id"]))
+    uow.fulfilment.add_confirmations(tenant_id, b.applied, now)
+    return out
+
+
 def confirm_fulfilment(
     *,
     uow: TrackingUnitOfWork,
@@ -372,33 +502,11 @@ def confirm_fulfilment(
     setup: Fulfilment,
     now: datetime,
 ) -> dict[str, Any]:
-    """Apply a picked/packed/shipped confirmation once per event id (a replay returns the first answer; the same id
-    with other content is refused). Shipped units create shipments and consume exactly their reservations."""
-    c = confirmation
-    c.check()
-    stored = uow.fulfilment.confirmation(tenant_id, c.event_id)
-    if stored is not None:
-        return _replay(stored, fo_id, c)
-    fo = uow.fulfilment.get(tenant_id, fo_id)
-    if c.type == "shipped" and fo.kind != FoKind.SHIP:
-        raise ValidationFailed([FieldError("type", f"{fo.kind} orders are handed over with POST .../pickup")])
-    fo.confirm(setup.machine, c, now)
-    shipments = _ship(uow, fo, c, now) if c.type == "shipped" else []
-    code = _ready_for_pickup(uow, fo, now) if fo.status == "ready_for_pickup" else None
-    uow.fulfilment.save_many([fo])
-    data = {"event_id": c.event_id, "type": c.type, "units": [[n, q] for n, q in c.lines], "shipments": shipments}
-    uow.outbox.add([FulfilmentOrderConfirmed(tenant_id=tenant_id, aggregate_id=fo.id, occurred_at=now, data=data)])
-    status = sync_order(uow=uow, lifecycle=setup.lifecycle, tenant_id=tenant_id, order_id=fo.order_id, now=now)
-    result: dict[str, Any] = {
-        "event_id": c.event_id,
-        "fulfilment_order": fo.as_dict(),
-        "shipment_ids": shipments,
-        "order_status": status,
-    }
-    if code is not None:
-        result["pickup_code"] = code
-    uow.fulfilment.add_confirmation(tenant_id, c.event_id, StoredConfirmation(fo.id, c.digest(), result), now)
-    return {**result, "replayed": False}
+    """Apply one picked/packed/shipped confirmation once per event id (see ``confirm_batch``); raises its error."""
+    [result] = confirm_batch(uow=uow, tenant_id=tenant_id, items=[(fo_id, confirmation)], setup=setup, now=now)
+    if isinstance(result, DomainError):
+        raise result
+    return result
 
 
 # ---- cancellation --------------------------------------------------------------------------------------------------

@@ -91,6 +91,9 @@ class FulfilmentRepository(Protocol):
     def of_order(self, tenant_id: str, order_id: str) -> list[FulfilmentOrder]:
         """Every FO of an order, oldest first."""
 
+    def of_orders(self, tenant_id: str, order_ids: Sequence[str]) -> list[FulfilmentOrder]:
+        """Every FO of these orders."""
+
     def open_at(self, tenant_id: str, location_id: str) -> list[tuple[str, datetime | None]]:
         """(id, ship-by) of the location's open FOs."""
 
@@ -120,11 +123,13 @@ class FulfilmentRepository(Protocol):
     def put_settings(self, settings: LocationFulfilment) -> None:
         """Create or replace a location's fulfilment settings."""
 
-    def confirmation(self, tenant_id: str, event_id: str) -> StoredConfirmation | None:
-        """A confirmation already applied under this event id."""
+    def confirmations(self, tenant_id: str, event_ids: Sequence[str]) -> dict[str, StoredConfirmation]:
+        """Confirmations already applied under these event ids, by event id."""
 
-    def add_confirmation(self, tenant_id: str, event_id: str, stored: StoredConfirmation, at: datetime) -> None:
-        """Remember an applied confirmation and its answer."""
+    def add_confirmations(
+        self, tenant_id: str, applied: Sequence[tuple[str, StoredConfirmation]], at: datetime
+    ) -> None:
+        """Remember applied confirmations (event id, what it was and the answer it got)."""
 
 
 class ReleaseChannel(Protocol):

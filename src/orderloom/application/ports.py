@@ -78,6 +78,13 @@ class OrderRepository(Protocol):
     def save(self, order: Order, document: dict[str, Any] | None = None) -> None:
         """Write a changed order; ConcurrencyConflict if it changed since it was read."""
 
+    def get_many(self, tenant_id: str, order_ids: Sequence[str]) -> list[Order]:
+        """These orders (ids not found are skipped), read with one query where the store can."""
+
+    def save_many(self, orders: Sequence[tuple[Order, dict[str, Any], int]]) -> None:
+        """Write changed orders (with their documents and the version each had when read) at once;
+        ConcurrencyConflict if one changed meanwhile."""
+
     def find_id_by_channel_ref(self, tenant_id: str, channel: str, channel_order_id: str) -> str | None:
         """The id of the order with this channel reference, if any."""
 

@@ -334,7 +334,12 @@ class FulfilmentOrder:
         for line_no, q in totals.items():
             ln = self.line(line_no)
             setattr(ln, c.type, getattr(ln, c.type) + q)
-        return self.move(machine, self._action_for(c.type), now)
+        action = self._action_for(c.type)
+        if not machine.allows(self.status, action):  # undo the counts: a refused confirmation changes nothing
+            for line_no, q in totals.items():
+                ln = self.line(line_no)
+                setattr(ln, c.type, getattr(ln, c.type) - q)
+        return self.move(machine, action, now)
 
     def _action_for(self, kind: str) -> str:
         if kind == "picked":

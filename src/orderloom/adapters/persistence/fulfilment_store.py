@@ -168,6 +168,13 @@ class SqlFulfilmentRepository:
         c = fulfilment_orders.c
         return self._select(c.tenant_id == tenant_id, c.order_id == order_id)
 
+    def of_orders(self, tenant_id: str, order_ids: Sequence[str]) -> list[FulfilmentOrder]:
+        c = fulfilment_orders.c
+        out: list[FulfilmentOrder] = []
+        for i in range(0, len(order_ids), 500):
+            out += self._select(c.tenant_id == tenant_id, c.order_id.in_(list(order_ids[i : i + 500])))
+        return out
+
     def open_at(self, tenant_id: str, location_id: str) -> list[tuple[str, datetime | None]]:
         c = fulfilment_orders.c
         q = sa.select(c.id, c.ship_by).where(c.tenant_id == tenant_id, c.location_id == location_id, c.status == "open")
@@ -278,14 +285,21 @@ class SqlFulfilmentRepository:
             )
         )
 
-    def confirmation(self, tenant_id: str, event_id: str) -> StoredConfirmation | None:
+    def confirmations(self, tenant_id: str, event_ids: Sequence[str]) -> dict[str, StoredConfirmation]:
         c = fulfilment_confirmations.c
-        row = self._conn.execute(
-            sa.select(c.fo_id, c.digest, c.result).where(c.tenant_id == tenant_id, c.event_id == event_id)
-        ).first()
-        return None if row is None else StoredConfirmation(row.fo_id, row.digest, _decode(row.result))
+        out: dict[str, StoredConfirmation] = {}
+        ids = sorted(set(event_ids))
+        for i in range(0, len(ids), 500):
+            q = sa.select(c.event_id, c.fo_id, c.digest, c.result).where(
+                c.tenant_id == tenant_id, c.event_id.in_(ids[i : i + 500])
+            )
+            for row in self._conn.execute(q):
+                out[row.event_id] = StoredConfirmation(row.fo_id, row.digest, _decode(row.result))
+        return out
 
-    def add_confirmation(self, tenant_id: str, event_id: str, stored: StoredConfirmation, at: datetime) -> None:
+    def add_confirmations(
+        self, tenant_id: str, applied: Sequence[tuple[str, StoredConfirmation]], at: datetime
+    ) -> None:
         insert_rows(
             self._conn,
             fulfilment_confirmations,
@@ -298,5 +312,6 @@ class SqlFulfilmentRepository:
                     "result": _encode(stored.result).decode(),
                     "applied_at": at,
                 }
+                for event_id, stored in applied
             ],
         )
