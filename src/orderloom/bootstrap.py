@@ -46,7 +46,7 @@ from orderloom.adapters.rules.cel_engine import CelRuleCompiler
 from orderloom.adapters.sla_policy_file import load_sla_policy
 from orderloom.adapters.validation import AddressQuality, BrCepIndex, FormatChecks, PriceConflictCheck
 from orderloom.application.channel_ports import ChannelStore
-from orderloom.application.fulfilment import Fulfilment
+from orderloom.application.fulfilment import Fulfilment, WaveOrdersHandler
 from orderloom.application.intake_prechecks import RuleCompliance, StockPrecheck
 from orderloom.application.inventory_handlers import OrderStockHandler, inventory_subscriptions
 from orderloom.application.inventory_ports import Sourcing
@@ -250,6 +250,11 @@ def bootstrap(
         # idempotent (one delivery per subscription and event), so not ledgered per event
         Subscription("webhook_fanout", "*", partial(_fan_out, webhooks), durable=False),
         *inventory_subscriptions(stock_handler),
+        Subscription(
+            "fulfilment.wave_orders",
+            "orderloom.fulfilment.wave_released",
+            WaveOrdersHandler(runner=RetryingRunner(tx), lifecycle=lifecycle, clock=utc_now),
+        ),
         # idempotent (a replayed event finds its clock already set), so not ledgered: a ledger write per event made
         # the relay fall far behind ingest on SQLite
         Subscription("sla_order_placed", "orderloom.order.placed", sla_handler, durable=False),

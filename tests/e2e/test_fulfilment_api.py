@@ -161,7 +161,7 @@ def test_order_released_in_a_wave_partially_then_fully_shipped(
     assert client.post(f"/v1/fulfilment-orders/{fo['id']}/accept", headers=auth).json()["status"] == "accepted"
     # pick everything, ship one T-shirt first
     assert _event(client, auth, fo["id"], "wms-1", "picked", [(1, 2), (2, 1)]).status_code == 200
-    assert _status(client, auth, order["id"]) == "fulfilling.picking"
+    assert _status(client, auth, order["id"]) == "fulfilling.released_to_warehouse"
     first = _event(client, auth, fo["id"], "wms-2", "shipped", [(1, 1)], packages=_package("1Z0001"))
     assert first.status_code == 200, first.text
     assert first.json()["order_status"] == "fulfilling.partially_shipped"

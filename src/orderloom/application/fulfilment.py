@@ -69,8 +69,10 @@ from orderloom.domain.sourcing import Demand
 
 __all__ = [
     "Fulfilment",
+    "WaveOrdersHandler",
     "accept_fulfilment_order",
     "advance_orders",
+    "advance_wave",
     "answer_cancellation",
     "cancel_order_fulfilment",
     "collect_pickup",
@@ -204,9 +206,11 @@ def release_wave(
     setup: Fulfilment,
     now: datetime,
     max_batch: int | None = None,
+    advance: bool = True,
 ) -> Wave | None:
     """Release the location's due open fulfilment orders (ship-by first, within its horizon, up to its batch size)
-    as one wave; their orders move to ``fulfilling``. None when nothing is due."""
+    as one wave; their orders move to ``fulfilling`` in the same transaction, or (``advance=False``) afterwards with
+    ``advance_wave``. None when nothing is due."""
     uow.inventory.get_location(tenant_id, location_id)
     cfg = uow.fulfilment.settings(tenant_id, location_id)
     horizon = now + timedelta(hours=cfg.horizon_hours) if cfg.horizon_hours is not None else None
@@ -225,9 +229,48 @@ def release_wave(
     data = {"wave_id": wave.id, "location_id": location_id, "count": wave.count, "release_mode": cfg.release_mode}
     events.append(WaveReleased(tenant_id=tenant_id, aggregate_id=wave.id, occurred_at=now, data=data))
     uow.outbox.add(events)
-    order_ids = sorted({fo.order_id for fo in fos})
-    advance_orders(uow=uow, lifecycle=setup.lifecycle, tenant_id=tenant_id, order_ids=order_ids, now=now)
+    if advance:
+        order_ids = sorted({fo.order_id for fo in fos})
+        advance_orders(uow=uow, lifecycle=setup.lifecycle, tenant_id=tenant_id, order_ids=order_ids, now=now)
     return wave
+
+
+def advance_wave(
+    *, runner: TransactionRunner, tenant_id: str, wave_id: str, lifecycle: Lifecycle, now: datetime, chunk: int = 500
+) -> int:
+    """Move the orders of a released wave to ``fulfilling`` in transactions of ``chunk`` orders (a large wave then
+    never holds the write lock for long); idempotent. Returns how many orders it looked at."""
+    wave = runner.run(lambda uow: uow.fulfilment.get_wave(tenant_id, wave_id))
+    fos = runner.run(lambda uow: uow.fulfilment.get_many(tenant_id, list(wave.fulfilment_order_ids)))
+    order_ids = sorted({fo.order_id for fo in fos})
+    for i in range(0, len(order_ids), chunk):
+        part = order_ids[i : i + chunk]
+        runner.run(partial(_advance, lifecycle=lifecycle, tenant_id=tenant_id, order_ids=part, now=now))
+    return len(order_ids)
+
+
+def _advance(uow: UnitOfWork, *, lifecycle: Lifecycle, tenant_id: str, order_ids: list[str], now: datetime) -> None:
+    advance_orders(uow=uow, lifecycle=lifecycle, tenant_id=tenant_id, order_ids=order_ids, now=now)
+
+
+@dataclass
+class WaveOrdersHandler:
+    """Reacts to ``orderloom.fulfilment.wave_released``: the wave's orders follow to ``fulfilling`` (a safety net for
+    a release whose caller stopped before advancing them; a no-op when they are there already)."""
+
+    runner: TransactionRunner
+    lifecycle: Lifecycle
+    clock: Callable[[], datetime]
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        """Advance the wave's orders."""
+        data = event.get("data") or {}
+        wave_id = str(data.get("wave_id") or "")
+        tenant_id = str(event.get("source", "")).rsplit("/", 1)[-1]
+        if wave_id and tenant_id:
+            advance_wave(
+                runner=self.runner, tenant_id=tenant_id, wave_id=wave_id, lifecycle=self.lifecycle, now=self.clock()
+            )
 
 
 def accept_fulfilment_order(

@@ -418,11 +418,9 @@ def order_target(fos: Sequence[FulfilmentOrder]) -> str | None:
         return "delivered.collected" if all(fo.kind != FoKind.SHIP for fo in live) else "shipped.handed_to_carrier"
     if any(fo.shipped_units for fo in live):
         return "fulfilling.partially_shipped"
-    if all(fo.status in ("packed", "ready_for_pickup") for fo in live):
-        return "fulfilling.packed"
-    if any(fo.status in ("picking", "packed", "ready_for_pickup") for fo in live):
-        return "fulfilling.picking"
-    return "fulfilling.released_to_warehouse"
+    if all(fo.status == "ready_for_pickup" for fo in live):
+        return "fulfilling.packed"  # waiting for the customer at the counter
+    return "fulfilling.released_to_warehouse"  # picking and packing show on the fulfilment orders themselves
 
 
 def _step(lifecycle: Lifecycle, status: Status, action: str) -> Status | None:

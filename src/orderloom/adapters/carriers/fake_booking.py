@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+import secrets
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
@@ -33,6 +34,7 @@ class FakeCarrier:
     _rates: dict[str, Rate] = field(default_factory=dict)
     _labels: dict[str, Label] = field(default_factory=dict)
     _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _salt: str = field(default_factory=lambda: secrets.token_hex(8))  # labels of two carriers never collide
 
     def rates(self, shipment: Shipment) -> list[Rate]:
         """Every service's price for the parcel, cheapest first."""
@@ -56,7 +58,7 @@ class FakeCarrier:
         if rate is None:
             raise LookupError(f"rate {rate_id} is unknown or already used")
         n = next(self._seq)
-        digits = int(hashlib.sha256(f"{rate_id}:{n}".encode()).hexdigest(), 16) % 10**10
+        digits = int(hashlib.sha256(f"{self._salt}:{rate_id}:{n}".encode()).hexdigest(), 16) % 10**10
         label = Label(
             id=f"lbl_{n:06d}",
             rate_id=rate_id,

@@ -3,6 +3,7 @@ reject, confirm picked/packed/shipped, answer cancellations, hand over pickups),
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any, Literal, TypeVar
@@ -16,6 +17,7 @@ from orderloom.adapters.persistence.fulfilment_store import SqlFulfilmentReposit
 from orderloom.application.fulfilment import (
     Fulfilment,
     accept_fulfilment_order,
+    advance_wave,
     answer_cancellation,
     cancel_order_fulfilment,
     collect_pickup,
@@ -174,11 +176,21 @@ async def post_wave(
     wave = await _write(
         request,
         lambda uow: release_wave(
-            uow=uow, tenant_id=tenant_id, location_id=location_id, setup=setup, now=utc_now(), max_batch=max_batch
+            uow=uow,
+            tenant_id=tenant_id,
+            location_id=location_id,
+            setup=setup,
+            now=utc_now(),
+            max_batch=max_batch,
+            advance=False,
         ),
     )
     if wave is None:
         return _json({"wave": None})
+    runner = container_of(request).tx
+    await asyncio.to_thread(
+        advance_wave, runner=runner, tenant_id=tenant_id, wave_id=wave.id, lifecycle=setup.lifecycle, now=utc_now()
+    )
     doc = {"id": wave.id, "location_id": location_id, "count": wave.count, "released_at": wave.released_at}
     return _json({"wave": {**doc, "fulfilment_order_ids": list(wave.fulfilment_order_ids)}}, 201)
 

@@ -223,6 +223,10 @@ def demo(
         shipments = load_tracking_demo(container, tenant_id=tenant_id, now=utc_now())
         delays = load_delay_demo(container, tenant_id=tenant_id, now=utc_now())
         container.relay.drain()
+        from orderloom.entrypoints.cli.demo_fulfilment import load_fulfilment_demo
+
+        fulfilment = load_fulfilment_demo(container, tenant_id=tenant_id, now=utc_now())
+        container.relay.drain()
         sla = demo_scan(container)
         login = ensure_demo_console(container, tenant_id)
     finally:
@@ -248,6 +252,12 @@ def demo(
             else "no delay predicted"
         )
         out.print(f"shipment {row['shipment_id']} to {row['city']}: {verdict}", highlight=False, soft_wrap=True)
+    for row in fulfilment:
+        out.print(
+            " ".join(f"{k}={v}" for k, v in row.items()),
+            highlight=False,
+            soft_wrap=True,
+        )
     out.print(
         f"sla scan {DEMO_SCAN_AHEAD} ahead: {sla.breaches} breach(es), {sla.warnings} warning(s) "
         "in the inbox (GET /v1/sla/breaches)",

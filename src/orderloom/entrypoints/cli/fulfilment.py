@@ -13,7 +13,14 @@ from orderloom.adapters.fulfilment_files import render_pick_list
 from orderloom.adapters.fulfilment_release import SignedWebhookRelease
 from orderloom.adapters.notify.http_webhooks import HttpxWebhookSender
 from orderloom.adapters.persistence.fulfilment_store import SqlFulfilmentRepository
-from orderloom.application.fulfilment import Fulfilment, dispatch_releases, expire_pickups, pick_list, release_wave
+from orderloom.application.fulfilment import (
+    Fulfilment,
+    advance_wave,
+    dispatch_releases,
+    expire_pickups,
+    pick_list,
+    release_wave,
+)
 from orderloom.bootstrap import Container, bootstrap, utc_now
 from orderloom.config import Settings
 from orderloom.entrypoints.cli.errors import CliError
@@ -71,12 +78,19 @@ def release(
         setup = _setup(c)
         wave = c.tx.run(
             lambda uow: release_wave(
-                uow=uow, tenant_id=tenant_id, location_id=location, setup=setup, now=utc_now(), max_batch=max_batch
+                uow=uow,
+                tenant_id=tenant_id,
+                location_id=location,
+                setup=setup,
+                now=utc_now(),
+                max_batch=max_batch,
+                advance=False,
             )
         )
         if wave is None:
             out.print(f"nothing to release at {location}")
             return
+        advance_wave(runner=c.tx, tenant_id=tenant_id, wave_id=wave.id, lifecycle=setup.lifecycle, now=utc_now())
         out.print(f"released wave {wave.id}: {wave.count} fulfilment order(s) to {location}")
         if pick_list_to is not None and fmt is not None:
             with c.engines.read.connect() as conn:
