@@ -419,3 +419,57 @@ def test_ropo_reservation_is_held_until_the_pickup_window_ends_and_paid_at_the_c
     r = client.post(f"/v1/fulfilment-orders/{fo['id']}/pickup", json={"code": code, "paid": True}, headers=auth)
     assert r.json()["order_status"] == "delivered.collected"
     assert _stock(client, auth, "MUG-WHT", "US-LA1") == (1, 0)
+
+
+def test_batch_of_confirmations_answers_each_one(
+    client: TestClient, auth: dict[str, str], container: Container
+) -> None:
+    _network(client, auth)
+    order = _allocated(client, auth, container)
+    [fo] = _fos(client, auth, order["id"])
+    _release(client, auth, "US-SF1")
+    events = [
+        {
+            "fulfilment_order_id": fo["id"],
+            "event_id": "b-1",
+            "type": "picked",
+            "lines": [{"line_no": 1, "quantity": 2}],
+        },
+        {
+            "fulfilment_order_id": fo["id"],
+            "event_id": "b-2",
+            "type": "picked",
+            "lines": [{"line_no": 1, "quantity": 1}],
+        },
+        {
+            "fulfilment_order_id": "fo_nope",
+            "event_id": "b-3",
+            "type": "picked",
+            "lines": [{"line_no": 1, "quantity": 1}],
+        },
+        {
+            "fulfilment_order_id": fo["id"],
+            "event_id": "b-4",
+            "type": "shipped",
+            "lines": [{"line_no": 1, "quantity": 2}, {"line_no": 2, "quantity": 1}],
+            "packages": _package("B-1"),
+        },
+        {
+            "fulfilment_order_id": fo["id"],
+            "event_id": "b-1",
+            "type": "picked",
+            "lines": [{"line_no": 1, "quantity": 2}],
+        },
+    ]
+    r = client.post("/v1/fulfilment-events", json={"events": events}, headers=auth)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["refused"] == 2
+    first, over, unknown, shipped, replay = body["results"]
+    assert first["replayed"] is False and replay["replayed"] is True
+    assert over["problem"]["type"] == BASE + "over-confirmation" and over["problem"]["already_confirmed"] == 2
+    assert unknown["problem"]["status"] == 404
+    assert shipped["order_status"] == "shipped.handed_to_carrier"
+    assert _stock(client, auth, "TSHIRT-BLK-M", "US-SF1") == (8, 0)
+    # a cancelled or finished FO takes no more confirmations
+    _problem(_event(client, auth, fo["id"], "b-5", "packed", [(1, 1)]), 409, "fulfilment-order-closed")

@@ -22,6 +22,7 @@ from orderloom.application.fulfilment import (
     cancel_order_fulfilment,
     collect_pickup,
     configure_location,
+    confirm_batch,
     confirm_fulfilment,
     pick_list,
     reject_fulfilment_order,
@@ -32,9 +33,20 @@ from orderloom.application.ports import UnitOfWork
 from orderloom.bootstrap import utc_now
 from orderloom.domain.fulfilment import Confirmation, Package
 from orderloom.entrypoints.api.auth import Tenant, container_of
+from orderloom.entrypoints.api.fulfilment_problems import problem_document
 from orderloom.entrypoints.api.schemas import encode
 
-__all__ = ["CancelBody", "EventBody", "PickupBody", "RejectBody", "SettingsBody", "WaveBody", "router"]
+__all__ = [
+    "BatchBody",
+    "BatchEvent",
+    "CancelBody",
+    "EventBody",
+    "PickupBody",
+    "RejectBody",
+    "SettingsBody",
+    "WaveBody",
+    "router",
+]
 
 router = APIRouter(tags=["fulfilment"])
 JSON = "application/json"
@@ -71,6 +83,21 @@ class EventBody(BaseModel):
     type: Literal["picked", "packed", "shipped", "cancel_confirmed", "cancel_refused"]
     lines: list[LineQty] = Field(default_factory=list, max_length=1000)
     packages: list[PackageBody] = Field(default_factory=list, max_length=200)
+
+
+class BatchEvent(EventBody):
+    """A confirmation for one fulfilment order, in a batch."""
+
+    fulfilment_order_id: str = Field(min_length=1, max_length=40)
+    type: Literal["picked", "packed", "shipped"]
+
+
+class BatchBody(BaseModel):
+    """Many confirmations applied in one transaction."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[BatchEvent] = Field(min_length=1, max_length=1000)
 
 
 class RejectBody(BaseModel):
@@ -138,6 +165,24 @@ def _read(request: Request, fn: Callable[[FulfilmentRepository], T]) -> T:
 
 async def _write(request: Request, fn: Callable[[UnitOfWork], T]) -> T:
     return await container_of(request).writer.submit(fn)
+
+
+def _confirmation(body: EventBody) -> Confirmation:
+    return Confirmation(
+        event_id=body.event_id,
+        type=body.type,
+        lines=tuple((ln.line_no, ln.quantity) for ln in body.lines),
+        packages=tuple(
+            Package(
+                weight_kg=p.weight,
+                dimensions_cm=(p.dimensions[0], p.dimensions[1], p.dimensions[2]) if p.dimensions else None,
+                carrier=p.carrier,
+                service=p.service,
+                tracking_number=p.tracking_number,
+            )
+            for p in body.packages
+        ),
+    )
 
 
 def _units(lines: list[LineQty] | None) -> dict[int, int] | None:
@@ -265,24 +310,22 @@ async def post_event(request: Request, tenant_id: Tenant, fo_id: str, body: Anno
             ),
         )
         return _json(result)
-    c = Confirmation(
-        event_id=body.event_id,
-        type=body.type,
-        lines=tuple((ln.line_no, ln.quantity) for ln in body.lines),
-        packages=tuple(
-            Package(
-                weight_kg=p.weight,
-                dimensions_cm=(p.dimensions[0], p.dimensions[1], p.dimensions[2]) if p.dimensions else None,
-                carrier=p.carrier,
-                service=p.service,
-                tracking_number=p.tracking_number,
-            )
-            for p in body.packages
-        ),
-    )
+    c = _confirmation(body)
     fn = partial(confirm_fulfilment, tenant_id=tenant_id, fo_id=fo_id, confirmation=c, setup=setup, now=utc_now())
     result = await _write(request, lambda uow: fn(uow=uow))  # type: ignore[arg-type]
     return _json(result)
+
+
+@router.post("/v1/fulfilment-events", summary="Apply a batch of confirmations (up to 1,000) in one transaction")
+async def post_events(request: Request, tenant_id: Tenant, body: Annotated[BatchBody, Body()]) -> Response:
+    """Each confirmation answers in order with its result, or a problem document when it was refused (a refused one
+    writes nothing; the others still apply). Same idempotency by ``event_id`` as the single endpoint."""
+    setup = _setup(request)
+    items = [(e.fulfilment_order_id, _confirmation(e)) for e in body.events]
+    fn = partial(confirm_batch, tenant_id=tenant_id, items=items, setup=setup, now=utc_now())
+    results = await _write(request, lambda uow: fn(uow=uow))  # type: ignore[arg-type]
+    docs = [r if isinstance(r, dict) else {"problem": problem_document(r)} for r in results]
+    return _json({"results": docs, "refused": sum(1 for r in results if not isinstance(r, dict))})
 
 
 @router.post("/v1/fulfilment-orders/{fo_id}/pickup", summary="Hand a store pickup over by its code")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
+from orderloom.domain.errors import DomainError, ValidationFailed
 from orderloom.domain.fulfilment import (
     CancelNotPossible,
     ConfirmationReplayConflict,
@@ -16,67 +19,64 @@ from orderloom.domain.fulfilment import (
     WaveNotFound,
 )
 from orderloom.domain.shipments import TrackingNumberTaken
-from orderloom.entrypoints.api.problems import problem_response
+from orderloom.entrypoints.api.problems import PROBLEM_BASE, problem_response
 
-__all__ = ["install_fulfilment_problems"]
+__all__ = ["install_fulfilment_problems", "problem_document", "problem_of"]
 
 
-def _answer(request: Request, exc: Exception) -> Response:
-    path = request.url.path
-    if isinstance(exc, OverConfirmation):
-        return problem_response(
-            422,
-            "over-confirmation",
-            str(exc),
-            instance=path,
-            fulfilment_order_id=exc.fo_id,
-            line_no=exc.line_no,
-            confirmation=exc.kind,
-            requested=exc.requested,
-            already_confirmed=exc.already,
-            released=exc.released,
-        )
-    if isinstance(exc, FulfilmentNotFound):
-        return problem_response(
-            404, "fulfilment-order-not-found", str(exc), instance=path, fulfilment_order_id=exc.fo_id
-        )
-    if isinstance(exc, WaveNotFound):
-        return problem_response(404, "wave-not-found", str(exc), instance=path, wave_id=exc.wave_id)
+def _closed(exc: DomainError) -> tuple[int, str, dict[str, Any]]:
     if isinstance(exc, FulfilmentOrderClosed):
-        return problem_response(
-            409,
-            "fulfilment-order-closed",
-            str(exc),
-            instance=path,
-            fulfilment_order_id=exc.fo_id,
-            current_status=exc.status,
-        )
-    if isinstance(exc, IllegalFoTransition):
-        return problem_response(
-            409,
-            "illegal-fulfilment-transition",
-            str(exc),
-            instance=path,
-            fulfilment_order_id=exc.fo_id,
-            action=exc.action,
-            current_status=exc.current,
-        )
+        return 409, "fulfilment-order-closed", {"fulfilment_order_id": exc.fo_id, "current_status": exc.status}
+    assert isinstance(exc, IllegalFoTransition)
+    extra = {"fulfilment_order_id": exc.fo_id, "action": exc.action, "current_status": exc.current}
+    return 409, "illegal-fulfilment-transition", extra
+
+
+def problem_of(exc: DomainError) -> tuple[int, str, dict[str, Any]]:
+    """HTTP status, problem kind and extra members for a fulfilment error."""
+    if isinstance(exc, OverConfirmation):
+        extra = {
+            "fulfilment_order_id": exc.fo_id,
+            "line_no": exc.line_no,
+            "confirmation": exc.kind,
+            "requested": exc.requested,
+            "already_confirmed": exc.already,
+            "released": exc.released,
+        }
+        return 422, "over-confirmation", extra
+    if isinstance(exc, FulfilmentNotFound):
+        return 404, "fulfilment-order-not-found", {"fulfilment_order_id": exc.fo_id}
+    if isinstance(exc, WaveNotFound):
+        return 404, "wave-not-found", {"wave_id": exc.wave_id}
+    if isinstance(exc, FulfilmentOrderClosed | IllegalFoTransition):
+        return _closed(exc)
     if isinstance(exc, ConfirmationReplayConflict):
-        return problem_response(409, "event-id-reused", str(exc), instance=path, event_id=exc.event_id)
+        return 409, "event-id-reused", {"event_id": exc.event_id}
     if isinstance(exc, CancelNotPossible):
-        return problem_response(409, "cancel-requires-return", str(exc), instance=path, fulfilment_order_id=exc.fo_id)
+        return 409, "cancel-requires-return", {"fulfilment_order_id": exc.fo_id}
     if isinstance(exc, PickupCodeMismatch):
-        return problem_response(422, "pickup-code-mismatch", str(exc), instance=path, fulfilment_order_id=exc.fo_id)
-    assert isinstance(exc, TrackingNumberTaken)
-    return problem_response(409, "tracking-number-taken", str(exc), instance=path)
+        return 422, "pickup-code-mismatch", {"fulfilment_order_id": exc.fo_id}
+    if isinstance(exc, TrackingNumberTaken):
+        return 409, "tracking-number-taken", {"carrier": exc.carrier, "tracking_number": exc.tracking_number}
+    if isinstance(exc, ValidationFailed):
+        return 422, "validation-error", {"errors": [e.as_dict() for e in exc.errors]}
+    return 422, "unprocessable", {}
+
+
+def problem_document(exc: DomainError) -> dict[str, Any]:
+    """The problem+json body of an error (for answers that carry several, like a batch of confirmations)."""
+    status, kind, extra = problem_of(exc)
+    return {"type": PROBLEM_BASE + kind, "status": status, "detail": str(exc), **extra}
+
+
+async def _handle(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    status, kind, extra = problem_of(exc)
+    return problem_response(status, kind, str(exc), instance=request.url.path, **extra)
 
 
 def install_fulfilment_problems(app: FastAPI) -> None:
     """Register the fulfilment error answers."""
-
-    async def handle(request: Request, exc: Exception) -> Response:
-        return _answer(request, exc)
-
     for kind in (
         OverConfirmation,
         FulfilmentNotFound,
@@ -88,4 +88,4 @@ def install_fulfilment_problems(app: FastAPI) -> None:
         PickupCodeMismatch,
         TrackingNumberTaken,
     ):
-        app.add_exception_handler(kind, handle)
+        app.add_exception_handler(kind, _handle)
