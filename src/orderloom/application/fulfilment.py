@@ -409,6 +409,7 @@ class _Batch:
     events: list[Event]
     claimed: set[tuple[str, str]]
     shipments: list[Shipment]
+    moved: set[str]  # orders whose derived status may change (units shipped, a pickup became ready)
 
 
 def _groups(c: Confirmation) -> list[tuple[str, str | None, list[str]]]:
@@ -484,6 +485,8 @@ def _apply_one(
     shipments = [x.id for x in made]
     code = _ready_for_pickup(uow, fo, now) if fo.status == "ready_for_pickup" and c.type == "packed" else None
     b.touched[fo.id] = fo
+    if c.type == "shipped" or fo.status == "ready_for_pickup":
+        b.moved.add(fo.order_id)
     data = {"event_id": c.event_id, "type": c.type, "units": [[n, q] for n, q in c.lines], "shipments": shipments}
     b.events.append(FulfilmentOrderConfirmed(tenant_id=fo.tenant_id, aggregate_id=fo.id, occurred_at=now, data=data))
     result: dict[str, Any] = {"event_id": c.event_id, "fulfilment_order": fo.as_dict(), "shipment_ids": shipments}
@@ -515,6 +518,7 @@ def confirm_batch(
         events=[],
         claimed=uow.shipments.taken(tenant_id, numbers) if numbers else set(),
         shipments=[],
+        moved=set(),
     )
     out: list[dict[str, Any] | DomainError] = []
     for fo_id, c in items:
@@ -525,7 +529,7 @@ def confirm_batch(
     uow.fulfilment.save_many(list(b.touched.values()))
     uow.shipments.add_many(b.shipments)
     uow.outbox.add([e for shipment in b.shipments for e in shipment.pull_events()] + b.events)
-    order_ids = sorted({fo.order_id for fo in b.touched.values()})
+    order_ids = sorted(b.moved)  # picking and packing alone never move an order (see domain order_target)
     statuses = advance_orders(uow=uow, lifecycle=setup.lifecycle, tenant_id=tenant_id, order_ids=order_ids, now=now)
     for _, stored in b.applied:
         stored.result["order_status"] = statuses.get(b.fos[stored.fo_id].order_id)
