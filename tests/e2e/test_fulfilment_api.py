@@ -473,3 +473,21 @@ def test_batch_of_confirmations_answers_each_one(
     assert _stock(client, auth, "TSHIRT-BLK-M", "US-SF1") == (8, 0)
     # a cancelled or finished FO takes no more confirmations
     _problem(_event(client, auth, fo["id"], "b-5", "packed", [(1, 1)]), 409, "fulfilment-order-closed")
+
+
+def test_shipping_units_whose_reservations_are_gone_is_refused(
+    client: TestClient, auth: dict[str, str], container: Container
+) -> None:
+    _network(client, auth)
+    order = _allocated(client, auth, container)
+    [fo] = _fos(client, auth, order["id"])
+    _release(client, auth, "US-SF1")
+    # an operator cancels the order directly (not through the location): its stock is given back
+    assert client.post(f"/v1/orders/{order['id']}/actions/cancel", headers=auth).status_code == 200
+    container.relay.drain()
+    body = _problem(
+        _event(client, auth, fo["id"], "g-1", "shipped", [(1, 2)], packages=_package("G-1")), 409, "units-not-reserved"
+    )
+    assert (body["confirmed"], body["reserved"]) == (2, 0)
+    assert [ln["shipped"] for ln in _fos(client, auth, order["id"])[0]["lines"]] == [0, 0]
+    assert client.get(f"/v1/orders/{order['id']}/shipments", headers=auth).json()["items"] == []

@@ -42,6 +42,7 @@ from orderloom.domain.fulfilment import (
     FulfilmentOrder,
     FulfilmentOrderClosed,
     PickupCodeMismatch,
+    UnitsNotReserved,
     code_digest,
     order_path,
     order_target,
@@ -442,6 +443,16 @@ def _new_shipments(fo: FulfilmentOrder, c: Confirmation, now: datetime) -> list[
     ]
 
 
+def _consume(uow: UnitOfWork, fo: FulfilmentOrder, lines: Mapping[int, int], now: datetime) -> None:
+    """Fulfil the reservations of these units, all or nothing (UnitsNotReserved when some are gone)."""
+    with uow.savepoint():
+        done = fulfil_lines(
+            uow=uow, tenant_id=fo.tenant_id, order_id=fo.order_id, location_id=fo.location_id, lines=lines, now=now
+        )
+        if done != sum(lines.values()):
+            raise UnitsNotReserved(fo.id, sum(lines.values()), done)
+
+
 def _check_numbers(b: _Batch, c: Confirmation) -> set[tuple[str, str]]:
     """The package numbers; TrackingNumberTaken (before anything changes) if one belongs to a shipment already."""
     pairs = [(carrier, n) for carrier, _, numbers in _groups(c) for n in numbers]
@@ -474,14 +485,18 @@ def _apply_one(
         raise ValidationFailed([FieldError("type", f"{fo.kind} orders are handed over with POST .../pickup")])
     made = _new_shipments(fo, c, now) if c.type == "shipped" else []
     numbers = _check_numbers(b, c) if made else set()
+    before = fo.copy()
     fo.confirm(setup.machine, c, now)
-    b.claimed |= numbers
     if made:  # exactly these units leave: their reservations are consumed in the ledger
-        lines = c.totals()
-        fulfil_lines(
-            uow=uow, tenant_id=fo.tenant_id, order_id=fo.order_id, location_id=fo.location_id, lines=lines, now=now
-        )
+        try:
+            _consume(uow, fo, c.totals(), now)
+        except UnitsNotReserved:
+            b.fos[fo_id] = before
+            if fo_id in b.touched:
+                b.touched[fo_id] = before
+            raise
         b.shipments += made
+    b.claimed |= numbers
     shipments = [x.id for x in made]
     code = _ready_for_pickup(uow, fo, now) if fo.status == "ready_for_pickup" and c.type == "packed" else None
     b.touched[fo.id] = fo

@@ -35,6 +35,7 @@ __all__ = [
     "OverConfirmation",
     "Package",
     "PickupCodeMismatch",
+    "UnitsNotReserved",
     "WaveNotFound",
     "code_digest",
     "next_cutoff",
@@ -135,6 +136,19 @@ class CancelNotPossible(DomainError):
     def __init__(self, fo_id: str, reason: str) -> None:
         self.fo_id = fo_id
         super().__init__(f"can't cancel fulfilment order {fo_id}: {reason}")
+
+
+class UnitsNotReserved(DomainError):
+    """Shipped units whose reservations are gone (e.g. the order was cancelled behind the location's back)."""
+
+    def __init__(self, fo_id: str, confirmed: int, reserved: int) -> None:
+        self.fo_id = fo_id
+        self.confirmed = confirmed
+        self.reserved = reserved
+        super().__init__(
+            f"fulfilment order {fo_id}: {confirmed} unit(s) confirmed shipped but only {reserved} still reserved "
+            "(was the order cancelled?)"
+        )
 
 
 class PickupCodeMismatch(DomainError):

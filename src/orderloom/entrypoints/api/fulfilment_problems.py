@@ -16,12 +16,20 @@ from orderloom.domain.fulfilment import (
     IllegalFoTransition,
     OverConfirmation,
     PickupCodeMismatch,
+    UnitsNotReserved,
     WaveNotFound,
 )
 from orderloom.domain.shipments import TrackingNumberTaken
 from orderloom.entrypoints.api.problems import PROBLEM_BASE, problem_response
 
 __all__ = ["install_fulfilment_problems", "problem_document", "problem_of"]
+
+
+_BY_FO: dict[type[DomainError], tuple[int, str]] = {
+    FulfilmentNotFound: (404, "fulfilment-order-not-found"),
+    CancelNotPossible: (409, "cancel-requires-return"),
+    PickupCodeMismatch: (422, "pickup-code-mismatch"),
+}
 
 
 def _closed(exc: DomainError) -> tuple[int, str, dict[str, Any]]:
@@ -44,18 +52,17 @@ def problem_of(exc: DomainError) -> tuple[int, str, dict[str, Any]]:
             "released": exc.released,
         }
         return 422, "over-confirmation", extra
-    if isinstance(exc, FulfilmentNotFound):
-        return 404, "fulfilment-order-not-found", {"fulfilment_order_id": exc.fo_id}
+    if isinstance(exc, FulfilmentNotFound | CancelNotPossible | PickupCodeMismatch):
+        return (*_BY_FO[type(exc)], {"fulfilment_order_id": exc.fo_id})
     if isinstance(exc, WaveNotFound):
         return 404, "wave-not-found", {"wave_id": exc.wave_id}
     if isinstance(exc, FulfilmentOrderClosed | IllegalFoTransition):
         return _closed(exc)
     if isinstance(exc, ConfirmationReplayConflict):
         return 409, "event-id-reused", {"event_id": exc.event_id}
-    if isinstance(exc, CancelNotPossible):
-        return 409, "cancel-requires-return", {"fulfilment_order_id": exc.fo_id}
-    if isinstance(exc, PickupCodeMismatch):
-        return 422, "pickup-code-mismatch", {"fulfilment_order_id": exc.fo_id}
+    if isinstance(exc, UnitsNotReserved):
+        extra = {"fulfilment_order_id": exc.fo_id, "confirmed": exc.confirmed, "reserved": exc.reserved}
+        return 409, "units-not-reserved", extra
     if isinstance(exc, TrackingNumberTaken):
         return 409, "tracking-number-taken", {"carrier": exc.carrier, "tracking_number": exc.tracking_number}
     if isinstance(exc, ValidationFailed):
@@ -86,6 +93,7 @@ def install_fulfilment_problems(app: FastAPI) -> None:
         ConfirmationReplayConflict,
         CancelNotPossible,
         PickupCodeMismatch,
+        UnitsNotReserved,
         TrackingNumberTaken,
     ):
         app.add_exception_handler(kind, _handle)
