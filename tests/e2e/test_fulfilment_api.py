@@ -290,6 +290,13 @@ def test_cancellation_at_each_stage(client: TestClient, auth: dict[str, str], co
     _network(client, auth)
     # before release: free, stock back at once, order cancelled
     first = _allocated(client, auth, container)
+    bad = {"lines": [{"line_no": 1, "quantity": -1}]}
+    _problem(
+        client.post(f"/v1/orders/{first['id']}/fulfilment-cancellation", json=bad, headers=auth),
+        422,
+        "validation-error",
+    )
+    _problem(client.post("/v1/orders/ord_nope/fulfilment-cancellation", json={}, headers=auth), 404, "not-found")
     r = client.post(f"/v1/orders/{first['id']}/fulfilment-cancellation", json={"reason": "changed mind"}, headers=auth)
     assert r.status_code == 200, r.text
     assert r.json()["order_status"] == "closed.cancelled"

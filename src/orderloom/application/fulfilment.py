@@ -638,6 +638,9 @@ def cancel_order_fulfilment(
 ) -> dict[str, Any]:
     """Cancel an order's units (all, or some per line): open FOs are cancelled at once and their stock given back;
     released ones get a cancellation request the location confirms or refuses; shipped units must be returned."""
+    bad = [FieldError(f"lines[{n}].quantity", "more than 0") for n, q in sorted((lines or {}).items()) if q <= 0]
+    if bad or (lines is not None and not lines):
+        raise ValidationFailed(bad or [FieldError("lines", "at least one line, or leave lines out to cancel all")])
     order = uow.orders.get(tenant_id, order_id)
     fos = uow.fulfilment.of_order(tenant_id, order_id)
     if not fos:
