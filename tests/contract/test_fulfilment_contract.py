@@ -100,8 +100,16 @@ class FulfilmentContract:
         assert self.runner.run(lambda uow: uow.fulfilment.settings(tenant, "ST")).release_mode == "pull"
         stored = self.runner.run(lambda uow: uow.fulfilment.confirmations(tenant, ["evt-1", "evt-2"]))
         assert stored == {"evt-1": StoredConfirmation(a.id, "d" * 64, {"x": [1]})}
-        due = self.runner.run(lambda uow: uow.fulfilment.pickups_due(NOW, 10))
-        assert p.id in [f.id for f in due] and a.id not in [f.id for f in due]
+        due = self.runner.run(lambda uow: uow.fulfilment.pickups_due(NOW, 10, tenant))
+        assert [f.id for f in due] == [p.id]
+        assert self.runner.run(lambda uow: uow.fulfilment.pickups_due(NOW - timedelta(hours=1), 10, tenant)) == []
+
+        def collected(uow: UnitOfWork) -> None:  # leave nothing due behind in a shared database
+            got = uow.fulfilment.get(tenant, p.id)
+            got.status = "shipped"
+            uow.fulfilment.save_many([got])
+
+        self.runner.run(collected)
 
     def test_undispatched_webhook_releases(self) -> None:
         tenant = new_id("t")

@@ -391,10 +391,11 @@ def test_uncollected_pickup_returns_to_stock(client: TestClient, auth: dict[str,
     assert _stock(client, auth, "MUG-WHT", "US-LA1") == (2, 1)
     setup = container.fulfilment
     assert setup is not None
+    tenant_id = container.tenants.tenant_for_key(auth["Authorization"].split()[1])
     soon = utc_now() + timedelta(days=1)
-    assert container.tx.run(lambda uow: expire_pickups(uow=uow, setup=setup, now=soon)) == 0
+    assert container.tx.run(lambda uow: expire_pickups(uow=uow, setup=setup, now=soon, tenant_id=tenant_id)) == 0
     later = utc_now() + timedelta(days=2, minutes=1)
-    assert container.tx.run(lambda uow: expire_pickups(uow=uow, setup=setup, now=later)) == 1
+    assert container.tx.run(lambda uow: expire_pickups(uow=uow, setup=setup, now=later, tenant_id=tenant_id)) == 1
     assert _stock(client, auth, "MUG-WHT", "US-LA1") == (2, 0)
     assert _fos(client, auth, order["id"])[0]["status"] == "cancelled"
     assert _status(client, auth, order["id"]) == "closed.cancelled"

@@ -82,8 +82,12 @@ class MemoryFulfilment:
         ]
         return found[:limit]
 
-    def pickups_due(self, now: datetime, limit: int) -> list[FulfilmentOrder]:
-        due = [fo_from_doc(d) for d in self.s.fos.values() if d["status"] == "ready_for_pickup"]
+    def pickups_due(self, now: datetime, limit: int, tenant_id: str | None = None) -> list[FulfilmentOrder]:
+        due = [
+            fo_from_doc(d)
+            for d in self.s.fos.values()
+            if d["status"] == "ready_for_pickup" and tenant_id in (None, d["tenant_id"])
+        ]
         due = [fo for fo in due if fo.pickup_expires_at is not None and fo.pickup_expires_at <= now]
         return sorted(due, key=lambda fo: (fo.pickup_expires_at, fo.id))[:limit]
 

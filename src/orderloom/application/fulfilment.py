@@ -709,10 +709,12 @@ def collect_pickup(
     return {"fulfilment_order": fo.as_dict(), "order_status": status}
 
 
-def expire_pickups(*, uow: UnitOfWork, setup: Fulfilment, now: datetime, limit: int = 500) -> int:
-    """Store pickups not collected in time: their units go back to stock and the FO is cancelled (the order too,
-    when nothing else is left of it). Returns how many expired."""
-    due = uow.fulfilment.pickups_due(now, limit)
+def expire_pickups(
+    *, uow: UnitOfWork, setup: Fulfilment, now: datetime, limit: int = 500, tenant_id: str | None = None
+) -> int:
+    """Store pickups not collected in time (of one tenant, or all): their units go back to stock and the FO is
+    cancelled (the order too, when nothing else is left of it). Returns how many expired."""
+    due = uow.fulfilment.pickups_due(now, limit, tenant_id)
     for fo in due:
         units = {ln.line_no: ln.open for ln in fo.lines if ln.open > 0}
         release_lines(

@@ -102,8 +102,8 @@ class FulfilmentRepository(Protocol):
     ) -> list[FulfilmentOrder]:
         """A location's FOs (of one status) by id, after a cursor."""
 
-    def pickups_due(self, now: datetime, limit: int) -> list[FulfilmentOrder]:
-        """FOs waiting for pickup whose time ran out."""
+    def pickups_due(self, now: datetime, limit: int, tenant_id: str | None = None) -> list[FulfilmentOrder]:
+        """FOs waiting for pickup whose time ran out (of one tenant, or all)."""
 
     def undispatched(self, limit: int) -> list[FulfilmentOrder]:
         """Released FOs of webhook-mode locations not yet delivered to the WMS."""

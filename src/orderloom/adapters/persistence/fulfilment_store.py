@@ -192,14 +192,12 @@ class SqlFulfilmentRepository:
         q = q.order_by(c.id).limit(limit)
         return [fo_from_doc(_decode(doc)) for doc in self._conn.execute(q).scalars()]
 
-    def pickups_due(self, now: datetime, limit: int) -> list[FulfilmentOrder]:
+    def pickups_due(self, now: datetime, limit: int, tenant_id: str | None = None) -> list[FulfilmentOrder]:
         c = fulfilment_orders.c
-        q = (
-            sa.select(c.doc)
-            .where(c.status == "ready_for_pickup", c.pickup_expires_at <= now)
-            .order_by(c.pickup_expires_at)
-            .limit(limit)
-        )
+        q = sa.select(c.doc).where(c.status == "ready_for_pickup", c.pickup_expires_at <= now)
+        if tenant_id is not None:
+            q = q.where(c.tenant_id == tenant_id)
+        q = q.order_by(c.pickup_expires_at).limit(limit)
         return [fo_from_doc(_decode(doc)) for doc in self._conn.execute(q).scalars()]
 
     def undispatched(self, limit: int) -> list[FulfilmentOrder]:
