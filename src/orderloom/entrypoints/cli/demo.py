@@ -217,15 +217,15 @@ def demo(
         rule_sets = install_demo_rules(container, tenant_id)  # before the orders, so intake rules see them
         with Progress(console=err, transient=True) as progress:
             created = load_demo(container, tenant_id=tenant_id, count=orders, progress=progress)
+        container.relay.drain()  # the demo orders are allocated: their fulfilment orders open
+        from orderloom.entrypoints.cli.demo_fulfilment import load_fulfilment_demo
+
+        fulfilment = load_fulfilment_demo(container, tenant_id=tenant_id, now=utc_now())
         from orderloom.entrypoints.cli.channel_demo import load_channel_demo
 
         channel_results = load_channel_demo(container, tenant_id=tenant_id)
         shipments = load_tracking_demo(container, tenant_id=tenant_id, now=utc_now())
         delays = load_delay_demo(container, tenant_id=tenant_id, now=utc_now())
-        container.relay.drain()
-        from orderloom.entrypoints.cli.demo_fulfilment import load_fulfilment_demo
-
-        fulfilment = load_fulfilment_demo(container, tenant_id=tenant_id, now=utc_now())
         container.relay.drain()
         sla = demo_scan(container)
         login = ensure_demo_console(container, tenant_id)
