@@ -47,6 +47,7 @@ from orderloom.adapters.sla_policy_file import load_sla_policy
 from orderloom.adapters.validation import AddressQuality, BrCepIndex, FormatChecks, PriceConflictCheck
 from orderloom.application.channel_ports import ChannelStore
 from orderloom.application.compensation import DelayCompensation
+from orderloom.application.fulfilment import Fulfilment, WaveOrdersHandler
 from orderloom.application.intake_prechecks import RuleCompliance, StockPrecheck
 from orderloom.application.inventory_handlers import OrderStockHandler, inventory_subscriptions
 from orderloom.application.inventory_ports import Sourcing
@@ -65,6 +66,7 @@ from orderloom.application.tracking import TrackingSetup
 from orderloom.application.webhooks import deliver_due, fan_out, fan_out_many
 from orderloom.config import Settings
 from orderloom.domain.delay_risk import DelayModel
+from orderloom.domain.fulfilment import FulfilmentMachine
 from orderloom.domain.lifecycle import Lifecycle
 from orderloom.domain.rules import ContextSchema
 from orderloom.domain.sla import SlaPolicy
@@ -72,7 +74,7 @@ from orderloom.domain.sla import SlaPolicy
 if TYPE_CHECKING:
     from orderloom.adapters.messaging.nats_bus import JetStreamConsumer, NatsLink
 
-__all__ = ["Container", "bootstrap", "load_lifecycle", "load_rules_context", "utc_now"]
+__all__ = ["Container", "bootstrap", "load_fulfilment_machine", "load_lifecycle", "load_rules_context", "utc_now"]
 
 
 def utc_now() -> datetime:
@@ -86,6 +88,14 @@ def load_lifecycle(text: str | None = None) -> Lifecycle:
         text = resources.files("orderloom.data").joinpath("lifecycle.yaml").read_text(encoding="utf-8")
     definition: dict[str, Any] = yaml.safe_load(text)
     return Lifecycle.from_definition(definition)
+
+
+def load_fulfilment_machine(text: str | None = None) -> FulfilmentMachine:
+    """Read and validate ``data/fulfilment.yaml`` (or the given YAML text): the fulfilment-order state machine."""
+    if text is None:
+        text = resources.files("orderloom.data").joinpath("fulfilment.yaml").read_text(encoding="utf-8")
+    definition: dict[str, Any] = yaml.safe_load(text)
+    return FulfilmentMachine.from_definition(definition)
 
 
 def load_rules_context(text: str | None = None) -> ContextSchema:
@@ -137,6 +147,7 @@ class Container:
     tracking: TrackingSetup | None = None
     notifications: ShipmentNotifications | None = None
     routing_reads: SqlRoutingReads | None = None
+    fulfilment: Fulfilment | None = None
     _started: list[Any] = field(default_factory=list, repr=False)
     _checks: list[OrderCheck] = field(default_factory=list, repr=False)
 
@@ -250,6 +261,11 @@ def bootstrap(
             "webhook_fanout", "*", partial(_fan_out, webhooks), durable=False, batch=partial(_fan_out_many, webhooks)
         ),
         *inventory_subscriptions(stock_handler),
+        Subscription(
+            "fulfilment.wave_orders",
+            "orderloom.fulfilment.wave_released",
+            WaveOrdersHandler(runner=RetryingRunner(tx), lifecycle=lifecycle, clock=utc_now),
+        ),
         # idempotent (a replayed event finds its clock already set), so not ledgered: a ledger write per event made
         # the relay fall far behind ingest on SQLite
         Subscription("sla_order_placed", "orderloom.order.placed", sla_handler, durable=False, batch=sla_batch),
@@ -308,6 +324,7 @@ def bootstrap(
         delay_model=load_delay_model(),
         console=SqlConsoleStore(engines.write, engines.read),
         routing_reads=SqlRoutingReads(engines.read),
+        fulfilment=Fulfilment(machine=load_fulfilment_machine(), lifecycle=lifecycle, sourcing=sourcing),
     )
 
 

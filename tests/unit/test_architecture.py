@@ -50,7 +50,14 @@ def test_public_api_of_the_package_is_pinned() -> None:
     from orderloom import bootstrap
     from orderloom.application import ports
 
-    assert sorted(bootstrap.__all__) == ["Container", "bootstrap", "load_lifecycle", "load_rules_context", "utc_now"]
+    assert sorted(bootstrap.__all__) == [
+        "Container",
+        "bootstrap",
+        "load_fulfilment_machine",
+        "load_lifecycle",
+        "load_rules_context",
+        "utc_now",
+    ]
     assert {"UnitOfWork", "TransactionRunner", "OrderRepository", "AuditLog", "Outbox", "Publisher"} <= set(
         ports.__all__
     )

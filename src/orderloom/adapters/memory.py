@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+from orderloom.adapters.memory_fulfilment import FulfilmentState, MemoryFulfilment
 from orderloom.adapters.memory_inventory import InventoryState, MemoryInventory
 from orderloom.adapters.memory_shipments import MemoryShipments, ShipmentTables
 from orderloom.application.ports import StoredResponse, UnitOfWork
@@ -39,6 +40,7 @@ class MemoryStore:
     inventory: InventoryState = field(default_factory=InventoryState)
     shipments: ShipmentTables = field(default_factory=ShipmentTables)
     routing: list[RoutingRecord] = field(default_factory=list)
+    fulfilment: FulfilmentState = field(default_factory=FulfilmentState)
 
 
 class _Routing:
@@ -88,6 +90,17 @@ class _Orders:
         if doc is None or doc["version"] != order.version - 1:
             raise ConcurrencyConflict(order.id)
         self.s.orders[(order.tenant_id, order.id)] = order_to_document(order)
+
+    def get_many(self, tenant_id: str, order_ids: Sequence[str]) -> list[Order]:
+        return [self.get(tenant_id, oid) for oid in order_ids if (tenant_id, oid) in self.s.orders]
+
+    def save_many(self, orders: Sequence[tuple[Order, dict[str, Any], int]]) -> None:
+        for order, _, read_version in orders:
+            doc = self.s.orders.get((order.tenant_id, order.id))
+            if doc is None or doc["version"] != read_version:
+                raise ConcurrencyConflict(order.id)
+        for order, document, _ in orders:
+            self.s.orders[(order.tenant_id, order.id)] = copy.deepcopy(document)
 
     def find_id_by_channel_ref(self, tenant_id: str, channel: str, channel_order_id: str) -> str | None:
         return self.s.channel_refs.get((tenant_id, channel, channel_order_id))
@@ -163,6 +176,7 @@ class MemoryUnitOfWork:
         self.inventory = MemoryInventory(state.inventory)
         self.shipments = MemoryShipments(state.shipments, lambda: state.outbox)
         self.routing = _Routing(state)
+        self.fulfilment = MemoryFulfilment(state.fulfilment)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

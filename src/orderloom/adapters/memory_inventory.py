@@ -106,6 +106,13 @@ class MemoryInventory:
         if r is not None and r.tenant_id == tenant_id:
             self.s.reservations[reservation_id] = replace(r, status=status)
 
+    def resize_reservation(
+        self, tenant_id: str, reservation_id: str, quantity: int, expires_at: datetime | None = None
+    ) -> None:
+        r = self.s.reservations.get(reservation_id)
+        if r is not None and r.tenant_id == tenant_id:
+            self.s.reservations[reservation_id] = replace(r, quantity=quantity, expires_at=expires_at or r.expires_at)
+
     def expired_reservations(self, now: datetime, limit: int) -> list[Reservation]:
         found = [
             r

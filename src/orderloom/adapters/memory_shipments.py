@@ -47,6 +47,13 @@ class MemoryShipments:
             self.t.numbers[(shipment.tenant_id, shipment.carrier, number)] = shipment.id
         self.t.shipments[(shipment.tenant_id, shipment.id)] = self._copy(shipment)
 
+    def add_many(self, shipments: Sequence[Shipment]) -> None:
+        for shipment in shipments:
+            self.add(shipment)
+
+    def taken(self, tenant_id: str, numbers: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        return {(c, n) for c, n in numbers if (tenant_id, c, n) in self.t.numbers}
+
     @staticmethod
     def _copy(shipment: Shipment) -> Shipment:
         clone = copy.copy(shipment)

@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
 
+from orderloom.application.fulfilment_open import open_fulfilment_orders
 from orderloom.application.inventory_ports import InventoryRepository, Sourcing, SourcingContext, SourcingPlan
 from orderloom.application.orders import apply_action
 from orderloom.application.ports import UnitOfWork
@@ -69,15 +70,19 @@ __all__ = [
     "adjust_stock",
     "allocate_order",
     "create_location",
+    "fulfil_lines",
     "fulfil_order",
     "ledger_page",
+    "pickup_location",
     "promise_presale",
     "receive_purchase_order",
     "receive_stock",
     "record_purchase_order",
     "release_expired",
+    "release_lines",
     "release_order",
     "reroute_order",
+    "reserve_lines",
     "reserve_order",
     "set_stock_level",
     "sourcing_inputs",
@@ -464,8 +469,10 @@ def reserve_order(
     expires_at: datetime | None = None,
     allow_split: bool = False,
     context: SourcingContext | None = None,
+    only_at: str | None = None,
 ) -> Allocation:
-    """Reserve every line at one location chosen by sourcing; a shortage records StockShort and reserves nothing.
+    """Reserve every line at one location chosen by sourcing (``only_at``: that location or none, e.g. the store a
+    pickup order is collected from); a shortage records StockShort and reserves nothing.
 
     With ``allow_split`` (the order's split policy allows it) and no single location able to ship everything, each
     line is reserved whole at the nearest location that has it; lines nobody has stay unreserved (``partial``).
@@ -479,7 +486,7 @@ def reserve_order(
         )
     skus = sorted({d.sku for d in demand})
     available = {(b.sku, b.location_id): b.available for b in uow.inventory.balances(tenant_id, skus)}
-    locations = {loc.id: loc for loc in uow.inventory.list_locations(tenant_id)}
+    locations = {loc.id: loc for loc in uow.inventory.list_locations(tenant_id) if only_at in (None, loc.id)}
     if context is not None:
         context = replace(context, capacity_left=_capacity_left(uow, list(locations.values()), now))
     plan = sourcing.plan(
@@ -628,6 +635,7 @@ def allocate_order(
         expires_at=expires_at,
         allow_split=split_allowed(order),
         context=_context(order, now),
+        only_at=pickup_location(order),
     )
     summary = _record_routing(uow, order, alloc, now)
     on_hold = str(order.status) in ALLOCATABLE[1:]
@@ -645,6 +653,7 @@ def allocate_order(
         _act(uow, order, "allocate_partial", f"some lines reserved at {where}", lifecycle, now)
     else:
         _act(uow, order, "allocate", summary or f"stock reserved at {where}", lifecycle, now)
+    open_fulfilment_orders(uow=uow, order=order, now=now)
     return alloc
 
 
@@ -690,6 +699,7 @@ def reroute_order(
     if order.status.main != "allocated":
         return None
     release_order(uow=uow, tenant_id=tenant_id, order_id=order_id, reason=reason, now=now)
+    _cancel_open_fos(uow, tenant_id, order_id, now)
     alloc = reserve_order(
         uow=uow,
         tenant_id=tenant_id,
@@ -701,9 +711,11 @@ def reroute_order(
         expires_at=now + unpaid_hold if order.balance_due() else None,
         allow_split=split_allowed(order),
         context=_context(order, now),
+        only_at=pickup_location(order),
     )
     summary = _record_routing(uow, order, alloc, now)
     if alloc.location_id is not None and not alloc.partial:
+        open_fulfilment_orders(uow=uow, order=order, now=now)
         return alloc
     if alloc.partial:
         release_order(uow=uow, tenant_id=tenant_id, order_id=order_id, reason="still short on some lines", now=now)
@@ -712,9 +724,28 @@ def reroute_order(
     return Allocation(order_id, None, [], plan=alloc.plan)
 
 
+def _cancel_open_fos(uow: UnitOfWork, tenant_id: str, order_id: str, now: datetime) -> None:
+    """Re-sourcing an allocated order drops its not-yet-released fulfilment orders (new ones follow the stock)."""
+    dropped = [fo for fo in uow.fulfilment.of_order(tenant_id, order_id) if fo.status == "open"]
+    for fo in dropped:
+        fo.status, fo.updated_at = "cancelled", now
+        for ln in fo.lines:
+            ln.cancelled = ln.quantity - ln.shipped
+    uow.fulfilment.save_many(dropped)
+
+
 def sourcing_inputs(order: Order, now: datetime) -> tuple[list[Demand], ShipTo, SourcingContext]:
     """An order's demand lines, ship-to and sourcing context, as allocation hands them to the Sourcing port."""
     return _demand(order), _ship_to(order), _context(order, now)
+
+
+def pickup_location(order: Order) -> str | None:
+    """The store a pickup order (``custom_fields.fulfilment_type`` bopis or ropo) is collected from, if it names one
+    in ``custom_fields.pickup_location``: its stock is reserved there or not at all."""
+    if str(order.custom_fields.get("fulfilment_type") or "").lower() not in ("bopis", "ropo"):
+        return None
+    where = order.custom_fields.get("pickup_location")
+    return str(where) if where else None
 
 
 def split_allowed(order: Order) -> bool:
@@ -798,6 +829,111 @@ def fulfil_order(*, uow: UnitOfWork, tenant_id: str, order_id: str, now: datetim
     for r in held:
         _close(uow, r, kind=MovementKind.FULFILMENT, reason="shipped", now=now, event=StockFulfilled)
     return len(held)
+
+
+def _line_reservations(
+    uow: UnitOfWork, tenant_id: str, order_id: str, location_id: str, line_no: int
+) -> list[Reservation]:
+    held = uow.inventory.reservations_of(tenant_id, order_id, ReservationStatus.ACTIVE)
+    return sorted(
+        (r for r in held if r.kind == STOCK and r.location_id == location_id and r.line_no == line_no),
+        key=lambda r: (r.created_at, r.id),
+    )
+
+
+def _take(uow: UnitOfWork, r: Reservation, quantity: int) -> Reservation:
+    """Split ``quantity`` off an active reservation: the rest stays active under the old id."""
+    if quantity >= r.quantity:
+        return r
+    uow.inventory.resize_reservation(r.tenant_id, r.id, r.quantity - quantity)
+    part = replace(r, id=new_id("res"), quantity=quantity)
+    uow.inventory.add_reservation(part)
+    return part
+
+
+def _close_lines(
+    uow: UnitOfWork,
+    tenant_id: str,
+    order_id: str,
+    location_id: str,
+    lines: Mapping[int, int],
+    *,
+    kind: MovementKind,
+    reason: str,
+    now: datetime,
+) -> int:
+    done = 0
+    event = StockFulfilled if kind == MovementKind.FULFILMENT else ReservationReleased
+    for line_no, quantity in sorted(lines.items()):
+        left = quantity
+        for r in _line_reservations(uow, tenant_id, order_id, location_id, line_no):
+            if left <= 0:
+                break
+            part = _take(uow, r, left)
+            _close(uow, part, kind=kind, reason=reason, now=now, event=event)
+            left -= part.quantity
+            done += part.quantity
+    return done
+
+
+def fulfil_lines(
+    *, uow: UnitOfWork, tenant_id: str, order_id: str, location_id: str, lines: Mapping[int, int], now: datetime
+) -> int:
+    """Units of these lines left ``location_id`` (shipped or collected): their reservations are consumed, a
+    reservation covering more than what left is split (the shipped part fulfilled, the rest still active)."""
+    return _close_lines(
+        uow, tenant_id, order_id, location_id, lines, kind=MovementKind.FULFILMENT, reason="shipped", now=now
+    )
+
+
+def release_lines(
+    *,
+    uow: UnitOfWork,
+    tenant_id: str,
+    order_id: str,
+    location_id: str,
+    lines: Mapping[int, int],
+    reason: str,
+    now: datetime,
+) -> int:
+    """Give back the reservations of these units of lines at a location (partial cancellation, rejection)."""
+    return _close_lines(uow, tenant_id, order_id, location_id, lines, kind=MovementKind.RELEASE, reason=reason, now=now)
+
+
+def reserve_lines(
+    *,
+    uow: UnitOfWork,
+    tenant_id: str,
+    order_id: str,
+    demand: Sequence[Demand],
+    sourcing: Sourcing,
+    exclude: frozenset[str],
+    now: datetime,
+) -> list[Reservation]:
+    """Reserve just these lines afresh (re-routing after a location refused them), not at ``exclude``; the lines
+    are placed whole at one location if one holds them all, else line by line; [] if nowhere has them."""
+    order = uow.orders.get(tenant_id, order_id)
+    skus = sorted({d.sku for d in demand})
+    available = {
+        (b.sku, b.location_id): b.available
+        for b in uow.inventory.balances(tenant_id, skus)
+        if b.location_id not in exclude
+    }
+    locations = {loc.id: loc for loc in uow.inventory.list_locations(tenant_id) if loc.id not in exclude}
+    plan = sourcing.plan(
+        demand=demand,
+        ship_to=_ship_to(order),
+        locations=list(locations.values()),
+        available=available,
+        allow_split=True,
+        context=_context(order, now),
+    )
+    for location_id in plan.candidates:
+        made = _try_location(uow, order_id, demand, locations[location_id], now, None)
+        if made is not None:
+            return made
+    split = _reserve_split(uow, order_id, demand, plan, locations, now, None) if plan.split else None
+    return split.reservations if split is not None else []
 
 
 def release_expired(*, uow: UnitOfWork, now: datetime, limit: int = 500) -> int:

@@ -67,6 +67,11 @@ class InventoryRepository(Protocol):
     def set_reservation_status(self, tenant_id: str, reservation_id: str, status: ReservationStatus) -> None:
         """Mark a reservation released or fulfilled."""
 
+    def resize_reservation(
+        self, tenant_id: str, reservation_id: str, quantity: int, expires_at: datetime | None = None
+    ) -> None:
+        """Change an active reservation's quantity (and expiry) when part of it is split off (no movement)."""
+
     def expired_reservations(self, now: datetime, limit: int) -> list[Reservation]:
         """Active reservations whose expiry has passed, oldest expiry first (every tenant)."""
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from orderloom.application.fulfilment_ports import FulfilmentRepository
 from orderloom.application.inventory_ports import InventoryRepository
 from orderloom.application.routing_ports import RoutingRecords
 from orderloom.domain.audit import AuditEntry
@@ -77,6 +78,13 @@ class OrderRepository(Protocol):
     def save(self, order: Order, document: dict[str, Any] | None = None) -> None:
         """Write a changed order; ConcurrencyConflict if it changed since it was read."""
 
+    def get_many(self, tenant_id: str, order_ids: Sequence[str]) -> list[Order]:
+        """These orders (ids not found are skipped), read with one query where the store can."""
+
+    def save_many(self, orders: Sequence[tuple[Order, dict[str, Any], int]]) -> None:
+        """Write changed orders (with their documents and the version each had when read) at once;
+        ConcurrencyConflict if one changed meanwhile."""
+
     def find_id_by_channel_ref(self, tenant_id: str, channel: str, channel_order_id: str) -> str | None:
         """The id of the order with this channel reference, if any."""
 
@@ -132,6 +140,8 @@ class UnitOfWork(Protocol):
     def inventory(self) -> InventoryRepository: ...
     @property
     def routing(self) -> RoutingRecords: ...
+    @property
+    def fulfilment(self) -> FulfilmentRepository: ...
 
     def savepoint(self) -> AbstractContextManager[None]:
         """A nested scope whose writes are undone if it raises."""

@@ -73,6 +73,12 @@ class ShipmentRepository(Protocol):
     def add(self, shipment: Shipment) -> None:
         """Insert a new shipment; TrackingNumberTaken if one of its numbers belongs to another shipment."""
 
+    def add_many(self, shipments: Sequence[Shipment]) -> None:
+        """Insert new shipments at once; TrackingNumberTaken if one of their numbers is claimed already."""
+
+    def taken(self, tenant_id: str, numbers: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these (carrier, tracking number) pairs already belong to a shipment."""
+
     def get(self, tenant_id: str, shipment_id: str) -> Shipment:
         """The shipment, or ShipmentNotFound (also for another tenant's shipment)."""
 

@@ -177,6 +177,40 @@ class SqlShipmentRepository:
                 ],
             )
 
+    def add_many(self, many: Sequence[Shipment]) -> None:
+        """Insert shipments and claim their numbers with one executemany each (TrackingNumberTaken if one is
+        claimed already)."""
+        if not many:
+            return
+        pairs = [(s.carrier, n) for s in many for n in s.tracking_numbers]
+        taken = self.taken(many[0].tenant_id, pairs)
+        if taken or len(set(pairs)) != len(pairs):
+            carrier, number = sorted(taken)[0] if taken else next(p for p in pairs if pairs.count(p) > 1)
+            raise TrackingNumberTaken(carrier, number)
+        self._conn.execute(shipments.insert(), [_shipment_row(s, s.created_at) for s in many])
+        numbers = [
+            {"tenant_id": s.tenant_id, "carrier": s.carrier, "tracking_number": n, "shipment_id": s.id}
+            for s in many
+            for n in s.tracking_numbers
+        ]
+        if numbers:
+            self._conn.execute(shipment_numbers.insert(), numbers)
+
+    def taken(self, tenant_id: str, numbers: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which (carrier, number) pairs already belong to a shipment, one query per 500 numbers."""
+        wanted = set(numbers)
+        found: set[tuple[str, str]] = set()
+        plain = sorted({n for _, n in wanted})
+        c = shipment_numbers.c
+        for i in range(0, len(plain), 500):
+            rows = self._conn.execute(
+                sa.select(c.carrier, c.tracking_number).where(
+                    c.tenant_id == tenant_id, c.tracking_number.in_(plain[i : i + 500])
+                )
+            )
+            found |= {(r.carrier, r.tracking_number) for r in rows} & wanted
+        return found
+
     def _owner(self, tenant_id: str, carrier: str, number: str) -> str | None:
         return self._conn.execute(
             sa.select(shipment_numbers.c.shipment_id).where(

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from orderloom.adapters.observability.tracing import inject_trace
 from orderloom.adapters.persistence.fastinsert import insert_rows
+from orderloom.adapters.persistence.fulfilment_store import SqlFulfilmentRepository
 from orderloom.adapters.persistence.inventory_store import SqlInventoryRepository
 from orderloom.adapters.persistence.routing_store import SqlRoutingRecords
 from orderloom.adapters.persistence.shipments import SqlShipmentRepository
@@ -115,6 +116,46 @@ class SqlOrderRepository:
         keys = {"k_tenant_id": order.tenant_id, "k_id": order.id, "k_version": order.version - 1}
         if self._conn.execute(_SAVE, {**params, **keys}).rowcount != 1:
             raise ConcurrencyConflict(order.id)
+
+    def get_many(self, tenant_id: str, order_ids: Sequence[str]) -> list[Order]:
+        """Orders by id with one query per 500 ids (locked for update on PostgreSQL)."""
+        out: list[Order] = []
+        for i in range(0, len(order_ids), 500):
+            chunk = list(order_ids[i : i + 500])
+            q = sa.select(orders.c.doc).where(orders.c.tenant_id == tenant_id, orders.c.id.in_(chunk))
+            if self._conn.dialect.name == "postgresql":
+                q = q.order_by(orders.c.id).with_for_update()
+            out += [order_from_document(tenant_id, _decode(doc)) for doc in self._conn.execute(q).scalars()]
+        return out
+
+    def save_many(self, many: Sequence[tuple[Order, dict[str, Any], int]]) -> None:
+        """One executemany UPDATE guarded by each order's version."""
+        if not many:
+            return
+        keep = ("status_main", "status_sub", "grand_total", "customer_email", "tags", "updated_at", "version", "doc")
+        params = []
+        for order, document, read_version in many:
+            row = _order_row(order, document)
+            params.append(
+                {
+                    **{k: row[k] for k in keep},
+                    "b_id": order.id,
+                    "b_tenant": order.tenant_id,
+                    "b_version": read_version,
+                }
+            )
+        stmt = (
+            orders.update()
+            .where(
+                orders.c.id == sa.bindparam("b_id"),
+                orders.c.tenant_id == sa.bindparam("b_tenant"),
+                orders.c.version == sa.bindparam("b_version"),
+            )
+            .values({k: sa.bindparam(k) for k in keep})
+        )
+        result = self._conn.execute(stmt, params)
+        if result.rowcount != len(params):
+            raise ConcurrencyConflict(many[0][0].id)
 
     def find_id_by_channel_ref(self, tenant_id: str, channel: str, channel_order_id: str) -> str | None:
         return self._conn.execute(
@@ -283,6 +324,7 @@ class SqlUnitOfWork:
         self.inventory = SqlInventoryRepository(conn)
         self.shipments = SqlShipmentRepository(conn)
         self.routing = SqlRoutingRecords(conn)
+        self.fulfilment = SqlFulfilmentRepository(conn)
         self._savepoints = 0
 
     @contextmanager

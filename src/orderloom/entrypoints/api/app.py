@@ -18,6 +18,7 @@ from orderloom.entrypoints.api import (
     approvals,
     carriers,
     channels,
+    fulfilment,
     health,
     inventory,
     kpis,
@@ -33,6 +34,7 @@ from orderloom.entrypoints.api import (
     webhooks,
 )
 from orderloom.entrypoints.api.auth import KeyCache
+from orderloom.entrypoints.api.fulfilment_problems import install_fulfilment_problems
 from orderloom.entrypoints.api.inventory_problems import install_inventory_problems
 from orderloom.entrypoints.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from orderloom.entrypoints.api.problems import install_problem_handlers
@@ -92,12 +94,14 @@ def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAP
         webhooks,
         kpis,
         tracking_links,
+        fulfilment,
     ):
         app.include_router(module.router)
     # ingest hot path: a plain route ahead of the documented FastAPI one (same behaviour, no dependency solving)
     app.router.routes.insert(0, Route("/v1/orders", orders.create_order_fast, methods=["POST"]))
     install_problem_handlers(app)
     install_inventory_problems(app)
+    install_fulfilment_problems(app)
     install_console(app)
     app.add_middleware(BodyLimitMiddleware, limit=container.settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)

@@ -217,6 +217,10 @@ def demo(
         rule_sets = install_demo_rules(container, tenant_id)  # before the orders, so intake rules see them
         with Progress(console=err, transient=True) as progress:
             created = load_demo(container, tenant_id=tenant_id, count=orders, progress=progress)
+        container.relay.drain()  # the demo orders are allocated: their fulfilment orders open
+        from orderloom.entrypoints.cli.demo_fulfilment import load_fulfilment_demo
+
+        fulfilment = load_fulfilment_demo(container, tenant_id=tenant_id, now=utc_now())
         from orderloom.entrypoints.cli.channel_demo import load_channel_demo
 
         channel_results = load_channel_demo(container, tenant_id=tenant_id)
@@ -254,6 +258,12 @@ def demo(
         out.print(
             f"compensation for order {offer['order_id']}: coupon {c['code']} {c['amount']} {c['currency']} "
             f"(rule {c['rule_id']})",
+            highlight=False,
+            soft_wrap=True,
+        )
+    for row in fulfilment:
+        out.print(
+            " ".join(f"{k}={v}" for k, v in row.items()),
             highlight=False,
             soft_wrap=True,
         )

@@ -215,6 +215,7 @@ def bench(quick: Annotated[bool, typer.Option(help="shorter runs")] = False) -> 
 
 def _register_more() -> None:
     from orderloom.entrypoints.cli import channels, demo, importer, inventory, route, rules, sla, tracking, users
+    from orderloom.entrypoints.cli.fulfilment import fulfilment_app
 
     app.command("demo")(demo.demo)
     app.command("import")(importer.import_orders)
@@ -227,6 +228,7 @@ def _register_more() -> None:
     worker_app.command("sla")(sla.worker_sla)
     app.add_typer(users.app, name="users")
     app.add_typer(route.route_app, name="route")
+    app.add_typer(fulfilment_app, name="fulfilment")
 
 
 _register_more()
