@@ -28,6 +28,7 @@ from orderloom.application.inventory import (
     allocate_order,
     create_location,
     fulfil_order,
+    fulfil_parts,
     ledger_page,
     promise_presale,
     receive_purchase_order,
@@ -38,6 +39,7 @@ from orderloom.application.inventory import (
     reserve_order,
     set_stock_level,
     stock_view,
+    take_units,
     transfer_stock,
     update_location,
 )
@@ -51,6 +53,7 @@ from orderloom.domain.inventory import (
     Location,
     LocationNotFound,
     LocationType,
+    MovementKind,
     ReservationStatus,
     StockNotFound,
 )
@@ -294,6 +297,44 @@ class InventoryContract:
         assert self.view(runner, tenant)["HZ"] == (0, 0)
         statuses = runner.run(lambda uow: uow.inventory.reservations_of(tenant, "o1", None))
         assert [r.status for r in statuses] == [ReservationStatus.FULFILLED]
+        assert self.reconcile(runner, tenant) == []
+
+    def test_bulk_fulfilment_splits_and_consumes_like_one_at_a_time(self, runner: TransactionRunner) -> None:
+        tenant = self.network(runner, {"BJ": 10})
+        beijing = ShipTo(country="CN", latitude=39.9, longitude=116.4)
+        for order_id, qty in (("o1", 3), ("o2", 4)):
+            runner.run(
+                lambda uow, order_id=order_id, qty=qty: reserve_order(
+                    uow=uow,
+                    tenant_id=tenant,
+                    order_id=order_id,
+                    demand=[Demand(1, "TSHIRT-BLK-M", qty)],
+                    ship_to=beijing,
+                    sourcing=SOURCING,
+                    now=NOW,
+                )
+            )
+        assert self.view(runner, tenant) == {"BJ": (10, 7)}
+
+        def ship(uow: UnitOfWork) -> list[Any]:
+            held = uow.inventory.active_reservations_of(tenant, ["o1", "o2", "o9"])
+            assert sorted(held) == ["o1", "o2"]
+            first = take_units(held["o1"], "BJ", {1: 2})  # part of o1's reservation: it is split
+            rest = take_units(held["o1"], "BJ", {1: 1})  # the rest of it, planned in the same batch
+            whole = take_units(held["o2"], "BJ", {1: 4})
+            assert take_units(held["o2"], "BJ", {1: 1}) is None  # nothing left to cover
+            assert first and rest and whole
+            assert fulfil_parts(uow=uow, parts=[*first, *rest, *whole], now=NOW) == 7
+            return [first, rest, whole]
+
+        runner.run(ship)
+        assert self.view(runner, tenant) == {"BJ": (3, 0)}
+        for order_id, units in (("o1", [1, 2]), ("o2", [4])):
+            rows = runner.run(lambda uow, order_id=order_id: uow.inventory.reservations_of(tenant, order_id, None))
+            assert sorted(r.quantity for r in rows) == units
+            assert {r.status for r in rows} == {ReservationStatus.FULFILLED}
+        moves = runner.run(lambda uow: uow.inventory.movements(tenant, "TSHIRT-BLK-M", after=None, limit=50))
+        assert sorted(m.quantity for m in moves if m.kind == MovementKind.FULFILMENT) == [1, 2, 4]
         assert self.reconcile(runner, tenant) == []
 
     def test_safety_stock_is_not_promised(self, runner: TransactionRunner) -> None:

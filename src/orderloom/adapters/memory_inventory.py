@@ -106,6 +106,24 @@ class MemoryInventory:
         if r is not None and r.tenant_id == tenant_id:
             self.s.reservations[reservation_id] = replace(r, status=status)
 
+    def record_many(self, movements: Sequence[Movement]) -> list[Balance]:
+        return [self.record(m) for m in movements]
+
+    def active_reservations_of(self, tenant_id: str, order_ids: Sequence[str]) -> dict[str, list[Reservation]]:
+        wanted = set(order_ids)
+        found: dict[str, list[Reservation]] = {}
+        for r in sorted(self.s.reservations.values(), key=lambda r: (r.order_id, r.line_no, r.location_id, r.id)):
+            active = r.status == ReservationStatus.ACTIVE and r.kind == "stock"
+            if active and r.tenant_id == tenant_id and r.order_id in wanted:
+                found.setdefault(r.order_id, []).append(r)
+        return found
+
+    def set_reservation_statuses(
+        self, tenant_id: str, reservation_ids: Sequence[str], status: ReservationStatus
+    ) -> None:
+        for rid in reservation_ids:
+            self.set_reservation_status(tenant_id, rid, status)
+
     def resize_reservation(
         self, tenant_id: str, reservation_id: str, quantity: int, expires_at: datetime | None = None
     ) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -23,7 +23,14 @@ from orderloom.application.fulfilment_ports import (
     StoredConfirmation,
     Wave,
 )
-from orderloom.application.inventory import adjust_stock, fulfil_lines, release_lines, reserve_lines
+from orderloom.application.inventory import (
+    adjust_stock,
+    fulfil_lines,
+    fulfil_parts,
+    release_lines,
+    reserve_lines,
+    take_units,
+)
 from orderloom.application.inventory_ports import Sourcing
 from orderloom.application.orders import apply_action
 from orderloom.application.ports import TransactionRunner, UnitOfWork
@@ -62,7 +69,7 @@ from orderloom.domain.fulfilment_events import (
     WaveReleased,
 )
 from orderloom.domain.ids import new_id
-from orderloom.domain.inventory import InsufficientStock
+from orderloom.domain.inventory import InsufficientStock, Reservation
 from orderloom.domain.lifecycle import Lifecycle
 from orderloom.domain.orders import Order
 from orderloom.domain.shipments import Shipment, TrackingNumberTaken
@@ -411,6 +418,8 @@ class _Batch:
     claimed: set[tuple[str, str]]
     shipments: list[Shipment]
     moved: set[str]  # orders whose derived status may change (units shipped, a pickup became ready)
+    held: dict[str, list[Reservation]] = field(default_factory=dict)  # active stock reservations per order
+    consume: list[tuple[Reservation, int]] = field(default_factory=list)  # planned; written once at the end
 
 
 def _groups(c: Confirmation) -> list[tuple[str, str | None, list[str]]]:
@@ -443,14 +452,10 @@ def _new_shipments(fo: FulfilmentOrder, c: Confirmation, now: datetime) -> list[
     ]
 
 
-def _consume(uow: UnitOfWork, fo: FulfilmentOrder, lines: Mapping[int, int], now: datetime) -> None:
-    """Fulfil the reservations of these units, all or nothing (UnitsNotReserved when some are gone)."""
-    with uow.savepoint():
-        done = fulfil_lines(
-            uow=uow, tenant_id=fo.tenant_id, order_id=fo.order_id, location_id=fo.location_id, lines=lines, now=now
-        )
-        if done != sum(lines.values()):
-            raise UnitsNotReserved(fo.id, sum(lines.values()), done)
+def _covered(held: Sequence[Reservation], location_id: str, wanted: Mapping[int, int]) -> int:
+    """How many of the wanted units of lines are still reserved at the location."""
+    at = [r for r in held if r.location_id == location_id]
+    return sum(min(q, sum(r.quantity for r in at if r.line_no == n)) for n, q in wanted.items())
 
 
 def _check_numbers(b: _Batch, c: Confirmation) -> set[tuple[str, str]]:
@@ -487,14 +492,16 @@ def _apply_one(
     numbers = _check_numbers(b, c) if made else set()
     before = fo.copy()
     fo.confirm(setup.machine, c, now)
-    if made:  # exactly these units leave: their reservations are consumed in the ledger
-        try:
-            _consume(uow, fo, c.totals(), now)
-        except UnitsNotReserved:
+    if made:  # exactly these units leave: their reservations are consumed in the ledger (in bulk, at the end)
+        wanted = c.totals()
+        held = b.held.setdefault(fo.order_id, [])
+        parts = take_units(held, fo.location_id, wanted)
+        if parts is None:
             b.fos[fo_id] = before
             if fo_id in b.touched:
                 b.touched[fo_id] = before
-            raise
+            raise UnitsNotReserved(fo.id, sum(wanted.values()), _covered(held, fo.location_id, wanted))
+        b.consume += parts
         b.shipments += made
     b.claimed |= numbers
     shipments = [x.id for x in made]
@@ -535,12 +542,15 @@ def confirm_batch(
         shipments=[],
         moved=set(),
     )
+    shipping = {b.fos[fo_id].order_id for fo_id, c in items if c.type == "shipped" and fo_id in b.fos}
+    b.held = uow.inventory.active_reservations_of(tenant_id, sorted(shipping)) if shipping else {}
     out: list[dict[str, Any] | DomainError] = []
     for fo_id, c in items:
         try:
             out.append(_apply_one(uow, b, fo_id, c, setup, now))
         except DomainError as exc:
             out.append(exc)
+    fulfil_parts(uow=uow, parts=b.consume, now=now)
     uow.fulfilment.save_many(list(b.touched.values()))
     uow.shipments.add_many(b.shipments)
     uow.outbox.add([e for shipment in b.shipments for e in shipment.pull_events()] + b.events)

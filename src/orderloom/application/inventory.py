@@ -72,6 +72,7 @@ __all__ = [
     "create_location",
     "fulfil_lines",
     "fulfil_order",
+    "fulfil_parts",
     "ledger_page",
     "pickup_location",
     "promise_presale",
@@ -88,6 +89,7 @@ __all__ = [
     "sourcing_inputs",
     "split_allowed",
     "stock_view",
+    "take_units",
     "transfer_stock",
     "update_location",
 ]
@@ -874,6 +876,60 @@ def _close_lines(
             left -= part.quantity
             done += part.quantity
     return done
+
+
+def take_units(
+    held: list[Reservation], location_id: str, lines: Mapping[int, int]
+) -> list[tuple[Reservation, int]] | None:
+    """Plan which active reservations (oldest first) cover these units of lines at a location, deducting them from
+    ``held`` in memory; None (``held`` unchanged) when they do not cover every unit."""
+    parts: list[tuple[Reservation, int]] = []
+    left_of = {r.id: r.quantity for r in held}
+    for line_no, quantity in sorted(lines.items()):
+        left = quantity
+        mine = [r for r in held if r.location_id == location_id and r.line_no == line_no]
+        for r in sorted(mine, key=lambda r: (r.created_at, r.id)):
+            if left <= 0:
+                break
+            q = min(left, left_of[r.id])
+            if q > 0:
+                parts.append((replace(r, quantity=left_of[r.id]), q))
+                left_of[r.id] -= q
+                left -= q
+        if left > 0:
+            return None
+    held[:] = [replace(r, quantity=left_of[r.id]) for r in held if left_of[r.id] > 0]
+    return parts
+
+
+def fulfil_parts(*, uow: UnitOfWork, parts: Sequence[tuple[Reservation, int]], now: datetime) -> int:
+    """Consume planned (reservation, units) pairs in bulk: a reservation covering more is split first, then one
+    guarded balance update per SKU and location, one ledger insert, one status update and the events."""
+    closing = [_take(uow, r, q) for r, q in parts]
+    if not closing:
+        return 0
+    movements = [
+        Movement(
+            tenant_id=r.tenant_id,
+            sku=r.sku,
+            location_id=r.location_id,
+            kind=MovementKind.FULFILMENT,
+            quantity=r.quantity,
+            reason="shipped",
+            reference=r.order_id,
+            at=now,
+        )
+        for r in closing
+    ]
+    balances = uow.inventory.record_many(movements)
+    uow.inventory.set_reservation_statuses(closing[0].tenant_id, [r.id for r in closing], ReservationStatus.FULFILLED)
+    uow.outbox.add(
+        [
+            _stock_event(StockFulfilled, m, b, order_id=r.order_id, line_no=r.line_no, reservation_id=r.id)
+            for r, m, b in zip(closing, movements, balances, strict=True)
+        ]
+    )
+    return sum(r.quantity for r in closing)
 
 
 def fulfil_lines(

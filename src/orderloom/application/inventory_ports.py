@@ -67,6 +67,19 @@ class InventoryRepository(Protocol):
     def set_reservation_status(self, tenant_id: str, reservation_id: str, status: ReservationStatus) -> None:
         """Mark a reservation released or fulfilled."""
 
+    def record_many(self, movements: Sequence[Movement]) -> list[Balance]:
+        """``record`` for several movements of one kind (one guarded update per SKU and location, one ledger
+        insert); returns the balance after each. InsufficientStock when a guard fails (the caller's transaction
+        is then unusable for this work)."""
+
+    def active_reservations_of(self, tenant_id: str, order_ids: Sequence[str]) -> dict[str, list[Reservation]]:
+        """The active stock reservations of these orders, per order (locked on PostgreSQL), in one query."""
+
+    def set_reservation_statuses(
+        self, tenant_id: str, reservation_ids: Sequence[str], status: ReservationStatus
+    ) -> None:
+        """``set_reservation_status`` for many, in one statement."""
+
     def resize_reservation(
         self, tenant_id: str, reservation_id: str, quantity: int, expires_at: datetime | None = None
     ) -> None:

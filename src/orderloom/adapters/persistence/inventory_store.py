@@ -215,6 +215,22 @@ def _reservation(row: Any) -> Reservation:
     )
 
 
+def _movement_row(m: Movement) -> dict[str, Any]:
+    rule = m.rule
+    return {
+        "tenant_id": m.tenant_id,
+        "sku": m.sku,
+        "location_id": m.location_id,
+        "kind": str(m.kind),
+        "quantity": m.quantity,
+        "on_hand_delta": rule.on_hand,
+        "reserved_delta": rule.reserved,
+        "reason": m.reason[:200],
+        "reference": m.reference,
+        "at": m.at,
+    }
+
+
 class SqlInventoryRepository:
     """Inventory on one connection (inside the caller's transaction)."""
 
@@ -312,26 +328,73 @@ class SqlInventoryRepository:
         if not after:
             current = self.get_balance(*key) or Balance(m.sku, m.location_id)
             raise InsufficientStock(kind=m.kind, quantity=m.quantity, balance=current)
-        insert_rows(
-            self._conn,
-            inventory_movements,
-            [
-                {
-                    "tenant_id": m.tenant_id,
-                    "sku": m.sku,
-                    "location_id": m.location_id,
-                    "kind": str(m.kind),
-                    "quantity": m.quantity,
-                    "on_hand_delta": rule.on_hand,
-                    "reserved_delta": rule.reserved,
-                    "reason": m.reason[:200],
-                    "reference": m.reference,
-                    "at": m.at,
-                }
-            ],
-        )
+        insert_rows(self._conn, inventory_movements, [_movement_row(m)])
         on_hand, reserved, safety = after[0]
         return Balance(m.sku, m.location_id, int(on_hand), int(reserved), int(safety))
+
+    def record_many(self, movements: Sequence[Movement]) -> list[Balance]:
+        """One guarded UPDATE per (SKU, location) with the summed deltas, one executemany of the ledger rows."""
+        groups: dict[tuple[str, str, str], list[int]] = {}
+        for i, m in enumerate(movements):
+            groups.setdefault((m.tenant_id, m.sku, m.location_id), []).append(i)
+        kinds = {m.kind for m in movements}
+        if len(kinds) > 1 or any(m.rule.guard == Guard.NONE for m in movements):
+            return [self.record(m) for m in movements]  # mixed kinds or ensure-rows: one at a time
+        out: list[Balance | None] = [None] * len(movements)
+        for key in sorted(groups):  # one lock order for every caller
+            idx = groups[key]
+            rules = [movements[i].rule for i in idx]
+            on_hand, reserved, need = (
+                sum(r.on_hand for r in rules),
+                sum(r.reserved for r in rules),
+                sum(r.need for r in rules),
+            )
+            params: list[Any] = [on_hand, reserved, *key]
+            guard = rules[0].guard
+            params += [need, -on_hand] if guard == Guard.RESERVED else [need]
+            after = self._rows(_returning_sql(guard, self._dialect), params)
+            if not after:
+                first = movements[idx[0]]
+                current = self.get_balance(*key) or Balance(first.sku, first.location_id)
+                raise InsufficientStock(
+                    kind=first.kind, quantity=sum(movements[i].quantity for i in idx), balance=current
+                )
+            oh, rs, ss = (int(v) for v in after[0])
+            for i, rule in zip(reversed(idx), reversed(rules), strict=True):  # the balance after each, walking back
+                out[i] = Balance(key[1], key[2], oh, rs, ss)
+                oh, rs = oh - rule.on_hand, rs - rule.reserved
+        insert_rows(self._conn, inventory_movements, [_movement_row(m) for m in movements])
+        return [b for b in out if b is not None]
+
+    def active_reservations_of(self, tenant_id: str, order_ids: Sequence[str]) -> dict[str, list[Reservation]]:
+        found: dict[str, list[Reservation]] = {}
+        unique = sorted(set(order_ids))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            m = "?" if self._dialect == "sqlite" else "%s"
+            sql = (
+                f"SELECT {_RES_COLUMNS} FROM inventory_reservations WHERE tenant_id = {m} AND status = {m} "
+                f"AND kind = {m} AND order_id IN ({', '.join([m] * len(chunk))}) "
+                "ORDER BY order_id, line_no, location_id, id"
+            )
+            if self._dialect == "postgresql":
+                sql += " FOR UPDATE"
+            for row in self._rows(sql, (tenant_id, str(ReservationStatus.ACTIVE), "stock", *chunk)):
+                r = _reservation_tuple(row)
+                found.setdefault(r.order_id, []).append(r)
+        return found
+
+    def set_reservation_statuses(
+        self, tenant_id: str, reservation_ids: Sequence[str], status: ReservationStatus
+    ) -> None:
+        if not reservation_ids:
+            return
+        cursor = self._conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            sql = _sql("set_reservation_status", self._dialect)
+            cursor.executemany(sql, [(str(status), tenant_id, rid) for rid in reservation_ids])
+        finally:
+            cursor.close()
 
     def set_safety_stock(self, tenant_id: str, sku: str, location_id: str, safety_stock: int) -> Balance:
         self._driver(_ensure_sql(self._dialect), (tenant_id, sku, location_id))
