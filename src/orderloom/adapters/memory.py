@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from orderloom.adapters.memory_inventory import InventoryState, MemoryInventory
+from orderloom.adapters.memory_returns import MemoryReturns, ReturnTables
 from orderloom.adapters.memory_shipments import MemoryShipments, ShipmentTables
 from orderloom.application.ports import StoredResponse, UnitOfWork
 from orderloom.application.routing_ports import RoutingRecord
@@ -39,6 +40,7 @@ class MemoryStore:
     inventory: InventoryState = field(default_factory=InventoryState)
     shipments: ShipmentTables = field(default_factory=ShipmentTables)
     routing: list[RoutingRecord] = field(default_factory=list)
+    returns: ReturnTables = field(default_factory=ReturnTables)
 
 
 class _Routing:
@@ -164,6 +166,7 @@ class MemoryUnitOfWork:
         self.inventory = MemoryInventory(state.inventory)
         self.shipments = MemoryShipments(state.shipments, lambda: state.outbox)
         self.routing = _Routing(state)
+        self.returns = MemoryReturns(state.returns, lambda: state.audit)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

@@ -40,7 +40,7 @@ __all__ = [
     "parse_rule_set",
 ]
 
-KINDS = ("validation", "routing", "hold", "notification", "pricing", "sla", "compliance")
+KINDS = ("validation", "routing", "hold", "notification", "pricing", "sla", "compliance", "returns")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +89,11 @@ ACTIONS: dict[str, dict[str, ActionSpec]] = {
         "compliance": (
             _spec("fail", "reason:str"),
             _spec("hold", "reason:str"),
+        ),
+        # return authorisation, evaluated per requested return line (application/returns_policy.py)
+        "returns": (
+            _spec("deny", "reason:str"),
+            _spec("require_approval", "role:str"),
         ),
     }.items()
 }

@@ -24,6 +24,7 @@ from orderloom.entrypoints.api import (
     locations,
     orders,
     quarantine,
+    returns,
     routing,
     rules,
     shipments,
@@ -92,6 +93,7 @@ def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAP
         webhooks,
         kpis,
         tracking_links,
+        returns,
     ):
         app.include_router(module.router)
     # ingest hot path: a plain route ahead of the documented FastAPI one (same behaviour, no dependency solving)
