@@ -241,7 +241,7 @@ def request_return(
         if already + ln.quantity > have:
             sku = order.lines[ln.line_no - 1].sku.code
             raise ReturnExceedsShipped(
-                line_no=ln.line_no, sku=sku, requested=ln.quantity, shipped=have, already=already, what="asked back"
+                line_no=ln.line_no, sku=sku, requested=ln.quantity, shipped=have, already=already
             )
     delivered_at = uow.returns.delivered_at(tenant_id, order_id)
     days = max((now - delivered_at).days, 0) if delivered_at else 0

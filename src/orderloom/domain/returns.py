@@ -99,7 +99,9 @@ class ReturnStateError(DomainError):
 class ReturnExceedsShipped(DomainError):
     """More units asked back (or received) than were shipped (or requested) on a line; names the figures."""
 
-    def __init__(self, *, line_no: int, sku: str, requested: int, shipped: int, already: int, what: str) -> None:
+    def __init__(
+        self, *, line_no: int, sku: str, requested: int, shipped: int, already: int, message: str | None = None
+    ) -> None:
         self.line_no = line_no
         self.sku = sku
         self.requested = requested
@@ -107,7 +109,8 @@ class ReturnExceedsShipped(DomainError):
         self.already = already
         left = max(shipped - already, 0)
         super().__init__(
-            f"line {line_no} ({sku}): {requested} {what} but {shipped} shipped and {already} already returned "
+            message
+            or f"line {line_no} ({sku}): {requested} asked back but {shipped} shipped and {already} already returned "
             f"({left} left)"
         )
 
@@ -333,7 +336,8 @@ class ReturnRequest:
                     requested=item.quantity,
                     shipped=line.quantity,
                     already=0,
-                    what="received on a return that asked for",
+                    message=f"line {item.line_no} ({line.sku}): {item.quantity} received but the return asked for "
+                    f"{line.quantity}",
                 )
         self._move("receive", now)
         for item in inspected:
