@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from tests.conftest import example_order
 
 from orderloom.adapters.returns_config import load_default_return_rules, load_return_reasons
 from orderloom.bootstrap import load_lifecycle
@@ -29,7 +30,6 @@ from orderloom.domain.returns import (
 )
 from orderloom.domain.rules import parse_rule_set
 from orderloom.entrypoints.api.schemas import decode_new_order
-from tests.conftest import example_order
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 LIFECYCLE = load_lifecycle()
@@ -208,7 +208,7 @@ def test_return_moves_and_refuses_what_its_status_does_not_allow() -> None:
         source="api",
         now=NOW,
     )
-    with pytest.raises(ReturnStateError, match="can't receive return .*: it is requested"):
+    with pytest.raises(ReturnStateError, match=r"can't receive return .*: it is requested"):
         ret.receive(inspected=[InspectedLine(line_no=1, quantity=1, disposition=Disposition.SCRAP)], now=NOW)
     ret.approve(label={"carrier": "x"}, now=NOW)
     with pytest.raises(ReturnExceedsShipped, match="2 received"):
