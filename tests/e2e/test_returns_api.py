@@ -298,3 +298,25 @@ def test_rule_requiring_approval_keeps_the_return_requested(client: TestClient, 
     approved = client.post(f"/v1/returns/{ret['id']}/approve", headers=auth).json()
     assert approved["status"] == "approved" and approved["label"] is not None
     assert _status(client, auth, oid) == "returning.return_approved"
+
+
+def test_customer_returns_from_the_tracking_page(client: TestClient, auth: dict[str, str]) -> None:
+    oid = _delivered_order(client, auth)
+    path = client.get(f"/v1/orders/{oid}/tracking-link", headers=auth).json()["path"]
+    assert 'id="return-link"' in client.get(path).text
+    form = client.get(f"{path}/return")
+    assert form.status_code == 200
+    assert 'name="qty_1"' in form.text and 'value="wrong_size"' in form.text
+    empty = client.post(f"{path}/return", data={"qty_1": "0", "qty_2": "0"})
+    assert empty.status_code == 422 and "at least one item" in empty.text
+    too_many = client.post(f"{path}/return", data={"qty_2": "1", "reason_2": "changed_mind", "condition_2": "used"})
+    assert too_many.status_code == 422 and "used items" in too_many.text
+    r = client.post(f"{path}/return", data={"qty_1": "1", "reason_1": "wrong_size", "condition_1": "unopened"})
+    assert r.status_code == 201, r.text
+    assert 'id="return-result"' in r.text and "fake_returns RT" in r.text
+    listing = client.get(f"/v1/orders/{oid}/returns", headers=auth).json()["items"]
+    assert [(x["source"], x["lines"][0]["quantity"]) for x in listing] == [("tracking_page", 1)]
+    assert _status(client, auth, oid) == "returning.return_approved"
+    body, sig = path.removeprefix("/track/").split(".")
+    assert client.get(f"/track/{body}.{sig[::-1]}/return").status_code == 404
+    assert client.post(f"/track/{body}.{sig[::-1]}/return", data={"qty_1": "1"}).status_code == 404

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from orderloom.entrypoints.console import ops_pages, order_sections, pages, tracking
+from orderloom.entrypoints.console import ops_pages, order_sections, pages, returns_page, tracking
 from orderloom.entrypoints.console.session import Forbidden, LoginRequired
 from orderloom.entrypoints.console.throttle import LoginThrottle
 
@@ -34,6 +34,7 @@ def install_console(app: FastAPI) -> None:
     app.state.login_throttle = LoginThrottle()
     app.include_router(pages.router)
     app.include_router(ops_pages.router)
+    app.include_router(returns_page.router)
     app.include_router(tracking.router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console_static")
     app.add_exception_handler(LoginRequired, login_required)
