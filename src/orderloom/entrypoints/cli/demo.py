@@ -19,6 +19,7 @@ from orderloom.domain.errors import DuplicateOrder, IllegalTransition
 from orderloom.domain.lifecycle import Status
 from orderloom.domain.values import Address, Customer, NewLine, NewOrder, Payment, Totals
 from orderloom.entrypoints.cli.demo_console import ensure_demo_console
+from orderloom.entrypoints.cli.demo_returns import load_returns_demo
 from orderloom.entrypoints.cli.demo_tracking import load_tracking_demo
 from orderloom.entrypoints.cli.rules import install_demo_rules
 
@@ -222,6 +223,7 @@ def demo(
         channel_results = load_channel_demo(container, tenant_id=tenant_id)
         shipments = load_tracking_demo(container, tenant_id=tenant_id, now=utc_now())
         delays = load_delay_demo(container, tenant_id=tenant_id, now=utc_now())
+        returns = load_returns_demo(container, tenant_id=tenant_id, now=utc_now())
         container.relay.drain()
         sla = demo_scan(container)
         login = ensure_demo_console(container, tenant_id)
@@ -248,6 +250,15 @@ def demo(
             else "no delay predicted"
         )
         out.print(f"shipment {row['shipment_id']} to {row['city']}: {verdict}", highlight=False, soft_wrap=True)
+    for row in returns:
+        line = row["breakdown"]["lines"][0]
+        out.print(
+            f"return {row['return']['id']} of order {row['order_id']}: line 1 x {line['quantity']} restocked at "
+            f"{row['location']}, refunded {row['refund']['amount']} {row['refund']['currency']} "
+            f"(discount {line['discount']} unwound) → order {row['order_status']}",
+            highlight=False,
+            soft_wrap=True,
+        )
     out.print(
         f"sla scan {DEMO_SCAN_AHEAD} ahead: {sla.breaches} breach(es), {sla.warnings} warning(s) "
         "in the inbox (GET /v1/sla/breaches)",
