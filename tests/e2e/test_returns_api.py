@@ -320,3 +320,42 @@ def test_customer_returns_from_the_tracking_page(client: TestClient, auth: dict[
     body, sig = path.removeprefix("/track/").split(".")
     assert client.get(f"/track/{body}.{sig[::-1]}/return").status_code == 404
     assert client.post(f"/track/{body}.{sig[::-1]}/return", data={"qty_1": "1"}).status_code == 404
+
+
+def test_a_returns_rule_set_through_the_rules_api(client: TestClient, auth: dict[str, str]) -> None:
+    doc = {
+        "rules": [
+            {
+                "id": "mugs-final",
+                "when": 'rma.sku == "MUG-WHT" && rma.days_since_delivery >= 0',
+                "then": ['deny("mugs are final")'],
+            }
+        ]
+    }
+    r = client.post("/v1/rules/returns/versions", json=doc, headers=auth)
+    assert r.status_code == 201, r.text
+    version = r.json()["version"]
+    assert client.post(f"/v1/rules/returns/versions/{version}/activate", json={}, headers=auth).status_code == 200
+    bad = client.post(
+        "/v1/rules/returns/versions",
+        json={"rules": [{"id": "x", "when": "rma.nope > 1", "then": ['deny("x")']}]},
+        headers=auth,
+    )
+    assert bad.status_code == 422
+    oid = _delivered_order(client, auth)
+    p = _problem(
+        client.post(
+            f"/v1/orders/{oid}/returns",
+            json={"lines": [{"line_no": 2, "quantity": 1, "reason": "wrong_size"}]},
+            headers=auth,
+        ),
+        422,
+        "return-not-authorised",
+    )
+    assert (p["rule_id"], p["reason"]) == ("mugs-final", "mugs are final")
+    ok = client.post(
+        f"/v1/orders/{oid}/returns",
+        json={"lines": [{"line_no": 1, "quantity": 2, "reason": "wrong_size"}]},
+        headers=auth,
+    )
+    assert ok.status_code == 201, ok.text
