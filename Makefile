@@ -39,6 +39,7 @@ bench: install
 	$(BIN)/python bench/console.py
 	$(BIN)/python bench/routing.py
 	$(BIN)/python bench/scaleout.py
+	$(BIN)/python bench/returns.py
 
 fmt: install
 	$(BIN)/ruff format src tests bench

@@ -91,6 +91,10 @@ def test_return_one_line_receive_restock_and_refund(
     assert ret["lines"][0]["sku"] == "TSHIRT-BLK-M"
     assert _status(client, auth, oid) == "returning.return_approved"
 
+    r = client.post(f"/v1/returns/{ret['id']}/shipped", headers=auth)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "in_transit"
+    assert _status(client, auth, oid) == "returning.return_in_transit"
     r = client.post(
         f"/v1/returns/{ret['id']}/receive",
         json={"location_id": "RT-WH1", "lines": [{"line_no": 1, "quantity": 1, "disposition": "restock"}]},

@@ -54,6 +54,7 @@ __all__ = [
     "cancel_as_return",
     "exchange_return",
     "issue_refund",
+    "mark_return_shipped",
     "quote_refund",
     "receive_return",
     "reject_return",
@@ -61,7 +62,7 @@ __all__ = [
 ]
 
 CONDITIONS = ("unopened", "opened", "used", "damaged")
-_OPEN = (ReturnStatus.REQUESTED, ReturnStatus.APPROVED, ReturnStatus.RECEIVED)
+_OPEN = (ReturnStatus.REQUESTED, ReturnStatus.APPROVED, ReturnStatus.IN_TRANSIT, ReturnStatus.RECEIVED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +317,18 @@ def reject_return(
     others = [r for r in uow.returns.for_order(tenant_id, ret.order_id) if r.id != ret.id and r.status in _OPEN]
     if not others:
         _follow(uow, setup, order, ["reject_return"], actor, now, reason=reason)
+    return ret.as_document()
+
+
+def mark_return_shipped(
+    *, uow: ReturnsUnitOfWork, setup: ReturnsSetup, tenant_id: str, return_id: str, actor: str, now: datetime
+) -> dict[str, Any]:
+    """The customer sent the parcel back (the label's first carrier scan, or the customer saying so)."""
+    ret = uow.returns.get(tenant_id, return_id)
+    order = uow.orders.get(tenant_id, ret.order_id)
+    ret.ship(tracking_number=(ret.label or {}).get("tracking_number"), now=now)
+    _store(uow, ret, actor, "ship", now, new=False)
+    _follow(uow, setup, order, ["ship_return"], actor, now)
     return ret.as_document()
 
 

@@ -1,10 +1,10 @@
 """Returns (RMA) and refunds: the return aggregate, reason codes and the refund calculation (Decimal, minor units).
 
-A return covers lines of one order; it moves requested → approved → received → refunded (or exchanged), or is
-rejected. The refund of a return is calculated from what was received: line amounts less the line discount's
-proportional share (promotions unwound), plus the tax share when prices exclude tax, plus shipping when the order is
-fully returned or a reason code says so, less a restocking fee per reason code; never above what was paid less the
-refunds already issued.
+A return covers lines of one order; it moves requested → approved → (in transit →) received → refunded (or
+exchanged), or is rejected. The refund of a return is calculated from what was received: line amounts less the
+line discount's proportional share (promotions unwound), plus the tax share when prices exclude tax, plus shipping
+when the order is fully returned or a reason code says so, less a restocking fee per reason code; never above what
+was paid less the refunds already issued.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ class ReturnStatus(StrEnum):
 
     REQUESTED = "requested"
     APPROVED = "approved"
+    IN_TRANSIT = "in_transit"
     REJECTED = "rejected"
     RECEIVED = "received"
     REFUNDED = "refunded"
@@ -71,7 +72,8 @@ class Disposition(StrEnum):
 _MOVES: dict[str, tuple[frozenset[ReturnStatus], ReturnStatus]] = {
     "approve": (frozenset({ReturnStatus.REQUESTED}), ReturnStatus.APPROVED),
     "reject": (frozenset({ReturnStatus.REQUESTED}), ReturnStatus.REJECTED),
-    "receive": (frozenset({ReturnStatus.APPROVED}), ReturnStatus.RECEIVED),
+    "ship": (frozenset({ReturnStatus.APPROVED}), ReturnStatus.IN_TRANSIT),
+    "receive": (frozenset({ReturnStatus.APPROVED, ReturnStatus.IN_TRANSIT}), ReturnStatus.RECEIVED),
     "refund": (frozenset({ReturnStatus.RECEIVED, ReturnStatus.REFUNDED}), ReturnStatus.REFUNDED),
     "exchange": (frozenset({ReturnStatus.RECEIVED}), ReturnStatus.EXCHANGED),
 }
@@ -315,6 +317,11 @@ class ReturnRequest:
         self.label = label
         self.approval_needed = None
         self._record("approved", now, label=label)
+
+    def ship(self, *, tracking_number: str | None, now: datetime) -> None:
+        """The customer handed the parcel to the carrier."""
+        self._move("ship", now)
+        self._record("in_transit", now, tracking_number=tracking_number)
 
     def reject(self, *, reason: str, now: datetime) -> None:
         """Refuse the return; it frees its quantities for later requests."""

@@ -20,6 +20,7 @@ from orderloom.application.returns import (
     cancel_as_return,
     exchange_return,
     issue_refund,
+    mark_return_shipped,
     quote_refund,
     receive_return,
     reject_return,
@@ -310,6 +311,15 @@ async def reject(request: Request, tenant_id: Tenant, return_id: str, body: Reje
         reason=body.reason,
         actor=_actor(request),
         now=utc_now(),
+    )
+    return _json(doc)
+
+
+@router.post("/v1/returns/{return_id}/shipped", summary="The customer sent the return parcel")
+async def shipped(request: Request, tenant_id: Tenant, return_id: str) -> Response:
+    """The return (and its order) is in transit back."""
+    doc = await _run(
+        request, mark_return_shipped, tenant_id=tenant_id, return_id=return_id, actor=_actor(request), now=utc_now()
     )
     return _json(doc)
 
