@@ -227,6 +227,18 @@ def test_refusals_name_the_figures(client: TestClient, auth: dict[str, str], con
     assert p["figures"]["days_since_delivery"] == 45
     assert "45" in p["detail"]
     _problem(client.get("/v1/returns/rma_nope", headers=auth), 404, "return-not-found")
+    _problem(client.get("/v1/orders/ord_nope/returns", headers=auth), 404, "not-found")
+    _problem(
+        client.post(
+            "/v1/orders/ord_nope/returns",
+            json={"lines": [{"line_no": 1, "quantity": 1, "reason": "defective"}]},
+            headers=auth,
+        ),
+        404,
+        "not-found",
+    )
+    _problem(client.post("/v1/returns/rma_nope/refunds", json={"amount": "-1"}, headers=auth), 422, "validation-error")
+    _problem(client.post("/v1/returns/rma_nope/refunds", json={}, headers=auth), 404, "return-not-found")
 
 
 def test_cancel_after_shipment_points_to_returns_and_becomes_one(client: TestClient, auth: dict[str, str]) -> None:
@@ -363,3 +375,22 @@ def test_a_returns_rule_set_through_the_rules_api(client: TestClient, auth: dict
         headers=auth,
     )
     assert ok.status_code == 201, ok.text
+
+
+def test_the_order_timeline_shows_the_return(client: TestClient, auth: dict[str, str]) -> None:
+    oid = _delivered_order(client, auth)
+    ret = client.post(
+        f"/v1/orders/{oid}/returns",
+        json={"lines": [{"line_no": 2, "quantity": 1, "reason": "defective"}]},
+        headers=auth,
+    ).json()
+    client.post(
+        f"/v1/returns/{ret['id']}/receive",
+        json={"lines": [{"line_no": 2, "quantity": 1, "disposition": "scrap"}]},
+        headers=auth,
+    )
+    assert client.post(f"/v1/returns/{ret['id']}/refunds", headers=auth).status_code == 201
+    entries = client.get(f"/v1/orders/{oid}/timeline", headers=auth).json()["entries"]
+    text = str(entries)
+    for kind in ("orderloom.return.requested", "orderloom.return.received", "orderloom.refund.issued"):
+        assert kind in text, kind

@@ -234,10 +234,10 @@ class InspectedLine:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReturnEvent(Event):
-    """Something happened to a return (``orderloom.return.<what>``)."""
+    """Something happened to a return (``orderloom.return.<what>``); in the order's stream, so its timeline shows it."""
 
     TYPE: ClassVar[str] = "orderloom.return.changed"
-    AGGREGATE: ClassVar[str] = "return"
+    AGGREGATE: ClassVar[str] = "order"
     what: str = "changed"
 
     @property
@@ -308,7 +308,7 @@ class ReturnRequest:
     def _record(self, what: str, now: datetime, **extra: Any) -> None:
         data = {"return_id": self.id, "order_id": self.order_id, "status": self.status.value, **extra}
         self.events.append(
-            ReturnEvent(tenant_id=self.tenant_id, aggregate_id=self.id, occurred_at=now, data=data, what=what)
+            ReturnEvent(tenant_id=self.tenant_id, aggregate_id=self.order_id, occurred_at=now, data=data, what=what)
         )
 
     def approve(self, *, label: dict[str, Any] | None, now: datetime) -> None:

@@ -274,8 +274,9 @@ def _read(request: Request, fn: Callable[[ReturnsUnitOfWork], Any]) -> Any:
 def order_returns(request: Request, tenant_id: Tenant, order_id: str) -> Response:
     """Returns oldest first, and every refund issued on the order."""
 
+    container_of(request).queries.get_document(tenant_id, order_id)  # OrderNotFound → 404, without a row lock
+
     def read(uow: ReturnsUnitOfWork) -> dict[str, Any]:
-        uow.orders.get(tenant_id, order_id)
         return {
             "order_id": order_id,
             "items": [r.as_document() for r in uow.returns.for_order(tenant_id, order_id)],
