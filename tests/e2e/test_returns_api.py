@@ -167,7 +167,15 @@ def test_full_return_refunds_shipping_and_restocking_fee(client: TestClient, aut
     ]
     r = client.post(f"/v1/returns/{ret['id']}/receive", json={"lines": received}, headers=auth)
     assert r.status_code == 200, r.text
-    body = client.post(f"/v1/returns/{ret['id']}/refunds", headers=auth).json()
+    key = {**auth, "Idempotency-Key": "refund-1"}
+    first = client.post(f"/v1/returns/{ret['id']}/refunds", json={}, headers=key)
+    assert first.status_code == 201, first.text
+    again = client.post(f"/v1/returns/{ret['id']}/refunds", json={}, headers=key)
+    assert (again.status_code, again.headers["idempotent-replayed"], again.json()) == (201, "true", first.json())
+    other = client.post(f"/v1/returns/{ret['id']}/refunds", json={"amount": "1.00"}, headers=key)
+    _problem(other, 422, "idempotency-key-reused")
+    assert len(client.get(f"/v1/orders/{oid}/returns", headers=auth).json()["refunds"]) == 1
+    body = first.json()
     # line 1: 49.98 - 5.00 + 3.60 - 10% of 44.98 (4.50) = 44.08; line 2: 12.50 + 1.00 - 1.25 = 12.25; shipping 7.95
     assert [x["amount"] for x in body["breakdown"]["lines"]] == ["44.08", "12.25"]
     assert [x["restocking_fee"] for x in body["breakdown"]["lines"]] == ["4.50", "1.25"]
@@ -273,6 +281,10 @@ def test_exchange_creates_a_linked_paid_order(client: TestClient, auth: dict[str
         f"/v1/returns/{ret['id']}/receive",
         json={"lines": [{"line_no": 1, "quantity": 1, "disposition": "restock"}]},
         headers=auth,
+    )
+    two = [{"line_no": 1, "sku": "TSHIRT-BLK-L", "quantity": 1}, {"line_no": 1, "sku": "TSHIRT-BLK-S", "quantity": 1}]
+    _problem(
+        client.post(f"/v1/returns/{ret['id']}/exchange", json={"lines": two}, headers=auth), 422, "validation-error"
     )
     r = client.post(
         f"/v1/returns/{ret['id']}/exchange",

@@ -9,14 +9,15 @@ still recorded, the order simply stays where it is.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from orderloom.application.inventory import return_stock
-from orderloom.application.orders import apply_action, place_order
+from orderloom.application.orders import IdempotencyMismatch, apply_action, place_order
+from orderloom.application.ports import StoredResponse
 from orderloom.application.returns_ports import ReturnLabels, ReturnPolicy, ReturnsUnitOfWork, ShippedQuantities
 from orderloom.domain.audit import AuditEntry
 from orderloom.domain.canonical import order_to_document
@@ -54,6 +55,7 @@ __all__ = [
     "cancel_as_return",
     "exchange_return",
     "issue_refund",
+    "issue_refund_once",
     "mark_return_shipped",
     "quote_refund",
     "receive_return",
@@ -469,6 +471,42 @@ def issue_refund(
     return {"refund": record.as_dict(), "breakdown": calc.as_dict(), "return": ret.as_document()}
 
 
+def issue_refund_once(
+    *,
+    uow: ReturnsUnitOfWork,
+    setup: ReturnsSetup,
+    tenant_id: str,
+    return_id: str,
+    amount: Decimal | None,
+    reason: str | None,
+    actor: str,
+    now: datetime,
+    key: str,
+    request_hash: str,
+    render: Callable[[dict[str, Any]], bytes],
+) -> tuple[StoredResponse, bool]:
+    """``issue_refund`` under an Idempotency-Key: a retry gets the first response (True: replayed), a different body
+    is refused (IdempotencyMismatch)."""
+    stored = uow.idempotency.get(tenant_id, key)
+    if stored is not None:
+        if stored.request_hash != request_hash:
+            raise IdempotencyMismatch(key)
+        return stored, True
+    result = issue_refund(
+        uow=uow,
+        setup=setup,
+        tenant_id=tenant_id,
+        return_id=return_id,
+        amount=amount,
+        reason=reason,
+        actor=actor,
+        now=now,
+    )
+    response = StoredResponse(request_hash, 201, render(result), resource_id=result["refund"]["id"])
+    uow.idempotency.put(tenant_id, key, response)
+    return response, False
+
+
 def _refund_event(order: Order, record: RefundRecord, calc: RefundBreakdown) -> RefundIssued:
     return RefundIssued(
         tenant_id=order.tenant_id,
@@ -486,10 +524,13 @@ def _refund_event(order: Order, record: RefundRecord, calc: RefundBreakdown) -> 
 
 def _exchange_order(order: Order, ret: ReturnRequest, lines: Sequence[ExchangeLine], now: datetime) -> NewOrder:
     received = {ln.line_no: ln.received for ln in ret.lines}
+    wanted: dict[int, int] = {}
+    for x in lines:
+        wanted[x.line_no] = wanted.get(x.line_no, 0) + x.quantity
     errors = [
         FieldError(f"lines[{i}].quantity", f"at most the {received.get(x.line_no, 0)} received on line {x.line_no}")
         for i, x in enumerate(lines)
-        if not 0 < x.quantity <= received.get(x.line_no, 0)
+        if x.quantity <= 0 or wanted[x.line_no] > received.get(x.line_no, 0)
     ]
     if errors or not lines:
         raise ValidationFailed(errors or [FieldError("lines", "at least one exchange line")])

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
@@ -20,6 +21,7 @@ from orderloom.application.returns import (
     cancel_as_return,
     exchange_return,
     issue_refund,
+    issue_refund_once,
     mark_return_shipped,
     quote_refund,
     receive_return,
@@ -353,21 +355,33 @@ def refund_quote(request: Request, tenant_id: Tenant, return_id: str) -> Respons
 
 
 @router.post("/v1/returns/{return_id}/refunds", status_code=201, summary="Refund a received return")
-async def refund(request: Request, tenant_id: Tenant, return_id: str, body: RefundBody | None = None) -> Response:
+async def refund(
+    request: Request,
+    tenant_id: Tenant,
+    return_id: str,
+    body: RefundBody | None = None,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> Response:
     """The calculated amount, or ``amount`` for a partial refund; never above what was paid less earlier refunds
-    (409 refund-exceeds-paid). Publishes ``orderloom.refund.issued``."""
+    (409 refund-exceeds-paid). Publishes ``orderloom.refund.issued``. With an ``Idempotency-Key`` a retry gets the
+    first answer (header ``Idempotent-Replayed: true``) instead of a second refund."""
     body = body or RefundBody()
-    result = await _run(
-        request,
-        issue_refund,
-        tenant_id=tenant_id,
-        return_id=return_id,
-        amount=body.amount,
-        reason=body.reason,
-        actor=_actor(request),
-        now=utc_now(),
+    args: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "return_id": return_id,
+        "amount": body.amount,
+        "reason": body.reason,
+        "actor": _actor(request),
+        "now": utc_now(),
+    }
+    if not idempotency_key:
+        return _json(await _run(request, issue_refund, **args), 201)
+    request_hash = hashlib.sha256(f"{return_id}\n{body.model_dump_json()}".encode()).hexdigest()
+    stored, replayed = await _run(
+        request, issue_refund_once, key=idempotency_key, request_hash=request_hash, render=encode, **args
     )
-    return _json(result, 201)
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return Response(stored.body, status_code=stored.status_code, media_type=JSON, headers=headers)
 
 
 @router.post("/v1/returns/{return_id}/exchange", status_code=201, summary="Exchange a received return")
