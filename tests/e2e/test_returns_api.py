@@ -4,15 +4,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from orderloom.adapters.persistence.tables import audit_log, outbox
-from orderloom.bootstrap import Container
+from orderloom.adapters.persistence.tables import outbox
+from orderloom.application.orders import apply_action
+from orderloom.bootstrap import Container, utc_now
 from orderloom.entrypoints.api.app import create_app
 from tests.conftest import example_order
 from tests.contract.test_inventory_contract import settle_outbox
@@ -184,7 +185,9 @@ def test_full_return_refunds_shipping_and_restocking_fee(client: TestClient, aut
     assert _status(client, auth, oid) == "closed.partially_refunded"
 
 
-def test_refusals_name_the_figures(client: TestClient, auth: dict[str, str], container: Container) -> None:
+def test_refusals_name_the_figures(
+    client: TestClient, auth: dict[str, str], container: Container, tenant: tuple[str, str]
+) -> None:
     oid = _delivered_order(client, auth)
     p = _problem(
         client.post(
@@ -213,18 +216,25 @@ def test_refusals_name_the_figures(client: TestClient, auth: dict[str, str], con
         422,
         "validation-error",
     )
-    # move the delivery 45 days back: outside the 30-day window
-    with container.engines.write.begin() as conn:
-        for at in conn.execute(
-            sa.select(audit_log.c.id, audit_log.c.at).where(
-                audit_log.c.entity_id == oid, audit_log.c.action == "order.deliver"
-            )
-        ).all():
-            moved = (datetime.fromisoformat(at.at) - timedelta(days=45)).isoformat()
-            conn.execute(audit_log.update().where(audit_log.c.id == at.id).values(at=moved))
+    # an order delivered 45 days ago (its deliver action applied then): outside the 30-day window
+    late = client.post("/v1/orders", json=example_order(), headers=auth).json()["id"]
+    _act(client, auth, late, "confirm", "allocate", "ship")
+    past = utc_now() - timedelta(days=45, hours=1)
+    container.tx.run(
+        lambda uow: apply_action(
+            uow=uow,
+            tenant_id=tenant[0],
+            order_id=late,
+            action="deliver",
+            params={},
+            lifecycle=container.lifecycle,
+            actor="t",
+            now=past,
+        )
+    )
     p = _problem(
         client.post(
-            f"/v1/orders/{oid}/returns",
+            f"/v1/orders/{late}/returns",
             json={"lines": [{"line_no": 1, "quantity": 1, "reason": "defective"}]},
             headers=auth,
         ),
@@ -234,6 +244,7 @@ def test_refusals_name_the_figures(client: TestClient, auth: dict[str, str], con
     assert p["rule_id"] == "window"
     assert p["figures"]["days_since_delivery"] == 45
     assert "45" in p["detail"]
+    assert list(container.audit.verify()) == []  # the audit chain is intact
     _problem(client.get("/v1/returns/rma_nope", headers=auth), 404, "return-not-found")
     _problem(client.get("/v1/orders/ord_nope/returns", headers=auth), 404, "not-found")
     _problem(
