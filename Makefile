@@ -40,6 +40,7 @@ bench: install
 	$(BIN)/python bench/routing.py
 	$(BIN)/python bench/scaleout.py
 	$(BIN)/python bench/fulfilment.py
+	$(BIN)/python bench/returns.py
 
 fmt: install
 	$(BIN)/ruff format src tests bench

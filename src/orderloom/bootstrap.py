@@ -41,6 +41,8 @@ from orderloom.adapters.persistence.uow import SqlUnitOfWork
 from orderloom.adapters.persistence.webhooks import SqlWebhookStore
 from orderloom.adapters.persistence.writer import GroupCommitWriter, SqlTransactionRunner
 from orderloom.adapters.ratelimit import MemoryRateLimiter, SqlRateLimiter
+from orderloom.adapters.return_labels import FakeReturnLabels
+from orderloom.adapters.returns_config import load_default_return_rules, load_return_reasons
 from orderloom.adapters.routing_rates import load_rates
 from orderloom.adapters.rules.cel_engine import CelRuleCompiler
 from orderloom.adapters.sla_policy_file import load_sla_policy
@@ -58,6 +60,9 @@ from orderloom.application.periodic import PeriodicWorker
 from orderloom.application.ports import Publisher, RateLimiter, TransactionRunner, UnitOfWork
 from orderloom.application.relay import OutboxRelay
 from orderloom.application.relay_worker import RelayWorker
+from orderloom.application.returns import ReturnsSetup
+from orderloom.application.returns_policy import RulesReturnPolicy
+from orderloom.application.returns_shipped import LedgerShippedQuantities
 from orderloom.application.routing import CostRouter
 from orderloom.application.rules import RuleSets
 from orderloom.application.rules_intake import RulesIntake
@@ -148,6 +153,7 @@ class Container:
     notifications: ShipmentNotifications | None = None
     routing_reads: SqlRoutingReads | None = None
     fulfilment: Fulfilment | None = None
+    returns: ReturnsSetup | None = None
     _started: list[Any] = field(default_factory=list, repr=False)
     _checks: list[OrderCheck] = field(default_factory=list, repr=False)
 
@@ -325,6 +331,7 @@ def bootstrap(
         console=SqlConsoleStore(engines.write, engines.read),
         routing_reads=SqlRoutingReads(engines.read),
         fulfilment=Fulfilment(machine=load_fulfilment_machine(), lifecycle=lifecycle, sourcing=sourcing),
+        returns=_returns(lifecycle, rules),
     )
 
 
@@ -350,6 +357,16 @@ def _notifications(settings: Settings, engines: Engines, queries: SqlOrderQuerie
         orders=queries,
         ledger=SqlNotificationLedger(engines.write, engines.read),
         notifiers=notifiers,
+    )
+
+
+def _returns(lifecycle: Lifecycle, rules: RuleSets) -> ReturnsSetup:
+    return ReturnsSetup(
+        lifecycle=lifecycle,
+        reasons=load_return_reasons(),
+        policy=RulesReturnPolicy(rules=rules, default_document=load_default_return_rules()),
+        shipped=LedgerShippedQuantities(),
+        labels=FakeReturnLabels(),
     )
 
 

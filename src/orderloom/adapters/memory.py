@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from orderloom.adapters.memory_fulfilment import FulfilmentState, MemoryFulfilment
 from orderloom.adapters.memory_inventory import InventoryState, MemoryInventory
+from orderloom.adapters.memory_returns import MemoryReturns, ReturnTables
 from orderloom.adapters.memory_shipments import MemoryShipments, ShipmentTables
 from orderloom.application.ports import StoredResponse, UnitOfWork
 from orderloom.application.routing_ports import RoutingRecord
@@ -41,6 +42,7 @@ class MemoryStore:
     shipments: ShipmentTables = field(default_factory=ShipmentTables)
     routing: list[RoutingRecord] = field(default_factory=list)
     fulfilment: FulfilmentState = field(default_factory=FulfilmentState)
+    returns: ReturnTables = field(default_factory=ReturnTables)
 
 
 class _Routing:
@@ -177,6 +179,7 @@ class MemoryUnitOfWork:
         self.shipments = MemoryShipments(state.shipments, lambda: state.outbox)
         self.routing = _Routing(state)
         self.fulfilment = MemoryFulfilment(state.fulfilment)
+        self.returns = MemoryReturns(state.returns, lambda: state.audit)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

@@ -49,6 +49,7 @@ from orderloom.domain.inventory_events import (
     StockFulfilled,
     StockReceived,
     StockReserved,
+    StockReturned,
     StockShort,
 )
 from orderloom.domain.lifecycle import Lifecycle
@@ -85,6 +86,7 @@ __all__ = [
     "reroute_order",
     "reserve_lines",
     "reserve_order",
+    "return_stock",
     "set_stock_level",
     "sourcing_inputs",
     "split_allowed",
@@ -1189,3 +1191,33 @@ def receive_purchase_order(
                 uow=uow, tenant_id=tenant_id, order_id=order_id, lifecycle=lifecycle, sourcing=sourcing, now=now
             )
     return served
+
+
+def return_stock(
+    *,
+    uow: UnitOfWork,
+    tenant_id: str,
+    sku: str,
+    location_id: str,
+    quantity: int,
+    reason: str,
+    reference: str,
+    now: datetime,
+) -> Balance:
+    """Returned units back into on-hand at a location: a RETURN movement in the ledger and StockReturned."""
+    check_sku(sku)
+    check_quantity(quantity, "quantity")
+    uow.inventory.get_location(tenant_id, location_id)
+    m = Movement(
+        tenant_id=tenant_id,
+        sku=sku,
+        location_id=location_id,
+        kind=MovementKind.RETURN,
+        quantity=quantity,
+        reason=reason,
+        reference=reference,
+        at=now,
+    )
+    balance = uow.inventory.record(m)
+    uow.outbox.add([_stock_event(StockReturned, m, balance)])
+    return balance

@@ -17,6 +17,7 @@ __all__ = [
     "StockFulfilled",
     "StockReceived",
     "StockReserved",
+    "StockReturned",
     "StockShort",
 ]
 
@@ -99,3 +100,11 @@ class LocationCameOnline(Event):
 
     TYPE: ClassVar[str] = "orderloom.inventory.location_came_online"
     AGGREGATE: ClassVar[str] = "location"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StockReturned(Event):
+    """Returned units came back into on-hand at a location (restocked or put aside for refurbishing)."""
+
+    TYPE: ClassVar[str] = "orderloom.inventory.stock_returned"
+    AGGREGATE: ClassVar[str] = "stock"

@@ -40,7 +40,7 @@ __all__ = [
     "parse_rule_set",
 ]
 
-KINDS = ("validation", "routing", "hold", "notification", "pricing", "sla", "compliance", "compensation")
+KINDS = ("validation", "routing", "hold", "notification", "pricing", "sla", "compliance", "compensation", "returns")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +95,11 @@ ACTIONS: dict[str, dict[str, ActionSpec]] = {
             _spec("coupon", "amount:decimal", "reason:str", exclusive=True),
             _spec("coupon_percent", "percent:decimal", "max_amount:decimal", "reason:str", exclusive=True),
             _spec("no_coupon", "reason:str", exclusive=True),
+        ),
+        # return authorisation, evaluated per requested return line (application/returns_policy.py)
+        "returns": (
+            _spec("deny", "reason:str"),
+            _spec("require_approval", "role:str"),
         ),
     }.items()
 }

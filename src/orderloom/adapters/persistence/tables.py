@@ -191,6 +191,7 @@ from orderloom.adapters.persistence import tables_channels as _tables_channels  
 from orderloom.adapters.persistence import tables_console as _tables_console  # noqa: E402
 from orderloom.adapters.persistence import tables_fulfilment as _tables_fulfilment  # noqa: E402
 from orderloom.adapters.persistence import tables_inventory as _tables_inventory  # noqa: E402
+from orderloom.adapters.persistence import tables_returns as _tables_returns  # noqa: E402
 from orderloom.adapters.persistence import tables_routing as _tables_routing  # noqa: E402
 from orderloom.adapters.persistence import tables_rules as _tables_rules  # noqa: E402
 from orderloom.adapters.persistence import tables_scale as _tables_scale  # noqa: E402
@@ -198,4 +199,4 @@ from orderloom.adapters.persistence import tables_sla as _tables_sla  # noqa: E4
 from orderloom.adapters.persistence import tables_tracking as _tables_tracking  # noqa: E402
 
 del _tables_channels, _tables_console, _tables_inventory, _tables_routing, _tables_rules, _tables_scale
-del _tables_sla, _tables_tracking, _tables_fulfilment
+del _tables_sla, _tables_tracking, _tables_fulfilment, _tables_returns

@@ -14,6 +14,7 @@ from orderloom.adapters.observability.tracing import inject_trace
 from orderloom.adapters.persistence.fastinsert import insert_rows
 from orderloom.adapters.persistence.fulfilment_store import SqlFulfilmentRepository
 from orderloom.adapters.persistence.inventory_store import SqlInventoryRepository
+from orderloom.adapters.persistence.returns_store import SqlReturnStore
 from orderloom.adapters.persistence.routing_store import SqlRoutingRecords
 from orderloom.adapters.persistence.shipments import SqlShipmentRepository
 from orderloom.adapters.persistence.tables import (
@@ -325,6 +326,7 @@ class SqlUnitOfWork:
         self.shipments = SqlShipmentRepository(conn)
         self.routing = SqlRoutingRecords(conn)
         self.fulfilment = SqlFulfilmentRepository(conn)
+        self.returns = SqlReturnStore(conn)
         self._savepoints = 0
 
     @contextmanager

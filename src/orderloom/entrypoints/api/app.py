@@ -25,6 +25,7 @@ from orderloom.entrypoints.api import (
     locations,
     orders,
     quarantine,
+    returns,
     routing,
     rules,
     shipments,
@@ -95,6 +96,7 @@ def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAP
         kpis,
         tracking_links,
         fulfilment,
+        returns,
     ):
         app.include_router(module.router)
     # ingest hot path: a plain route ahead of the documented FastAPI one (same behaviour, no dependency solving)

@@ -15,10 +15,11 @@ from starlette.responses import Response
 from orderloom.application.orders import apply_action, place_order, place_order_idempotent
 from orderloom.application.ports import OrderFilter, UnitOfWork
 from orderloom.bootstrap import Container, utc_now
-from orderloom.domain.errors import DuplicateOrder, FieldError, ValidationFailed
+from orderloom.domain.errors import DuplicateOrder, FieldError, IllegalTransition, ValidationFailed
 from orderloom.domain.lifecycle import Status
 from orderloom.entrypoints.api.auth import Tenant, authenticate, container_of
 from orderloom.entrypoints.api.problems import Problem
+from orderloom.entrypoints.api.returns_cancel import cancel_after_shipment
 from orderloom.entrypoints.api.schemas import EXAMPLE_ORDER, decode_new_order, encode
 
 __all__ = ["create_order_fast", "router"]
@@ -182,20 +183,19 @@ async def act(request: Request, tenant_id: Tenant, order_id: str, action: str) -
             raise Problem(400, "malformed-json", f"the body is not valid JSON: {exc}") from None
         if not isinstance(params, dict):
             raise Problem(422, "validation-error", 'the body must be a JSON object such as {"reason": "…"}')
-    doc = await container.writer.submit(
-        partial(
-            _act,
-            args={
-                "tenant_id": tenant_id,
-                "order_id": order_id,
-                "action": action,
-                "params": params,
-                "lifecycle": container.lifecycle,
-                "actor": _actor(request),
-                "now": utc_now(),
-            },
-        )
-    )
+    args = {
+        "tenant_id": tenant_id,
+        "order_id": order_id,
+        "action": action,
+        "params": params,
+        "lifecycle": container.lifecycle,
+        "actor": _actor(request),
+        "now": utc_now(),
+    }
+    try:
+        doc = await container.writer.submit(partial(_act, args=args))
+    except IllegalTransition as exc:
+        raise cancel_after_shipment(exc) or exc from None
     return Response(encode(_with_actions(container, doc)), media_type=JSON)
 
 

@@ -19,6 +19,7 @@ from orderloom.domain.errors import DuplicateOrder, IllegalTransition
 from orderloom.domain.lifecycle import Status
 from orderloom.domain.values import Address, Customer, NewLine, NewOrder, Payment, Totals
 from orderloom.entrypoints.cli.demo_console import ensure_demo_console
+from orderloom.entrypoints.cli.demo_returns import load_returns_demo
 from orderloom.entrypoints.cli.demo_tracking import load_tracking_demo
 from orderloom.entrypoints.cli.rules import install_demo_rules
 
@@ -226,6 +227,7 @@ def demo(
         channel_results = load_channel_demo(container, tenant_id=tenant_id)
         shipments = load_tracking_demo(container, tenant_id=tenant_id, now=utc_now())
         delays = load_delay_demo(container, tenant_id=tenant_id, now=utc_now())
+        returns = load_returns_demo(container, tenant_id=tenant_id, now=utc_now())
         container.relay.drain()
         offers = compensation_offers(container, tenant_id=tenant_id)
         sla = demo_scan(container)
@@ -264,6 +266,15 @@ def demo(
     for row in fulfilment:
         out.print(
             " ".join(f"{k}={v}" for k, v in row.items()),
+            highlight=False,
+            soft_wrap=True,
+        )
+    for row in returns:
+        line = row["breakdown"]["lines"][0]
+        out.print(
+            f"return {row['return']['id']} of order {row['order_id']}: line 1 x {line['quantity']} restocked at "
+            f"{row['location']}, refunded {row['refund']['amount']} {row['refund']['currency']} "
+            f"(discount {line['discount']} unwound) → order {row['order_status']}",
             highlight=False,
             soft_wrap=True,
         )

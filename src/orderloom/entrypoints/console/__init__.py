@@ -8,13 +8,13 @@ from fastapi import FastAPI, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from orderloom.entrypoints.console import ops_pages, order_sections, pages, tracking
+from orderloom.entrypoints.console import ops_pages, order_sections, pages, returns_page, returns_section, tracking
 from orderloom.entrypoints.console.session import Forbidden, LoginRequired
 from orderloom.entrypoints.console.throttle import LoginThrottle
 
 __all__ = ["install_console"]
 
-_SECTIONS = order_sections  # imported for its register_section calls
+_SECTIONS = (order_sections, returns_section)  # imported for their register_section calls
 
 STATIC = Path(__file__).parent / "static"
 
@@ -34,6 +34,7 @@ def install_console(app: FastAPI) -> None:
     app.state.login_throttle = LoginThrottle()
     app.include_router(pages.router)
     app.include_router(ops_pages.router)
+    app.include_router(returns_page.router)
     app.include_router(tracking.router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console_static")
     app.add_exception_handler(LoginRequired, login_required)
