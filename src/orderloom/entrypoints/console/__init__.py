@@ -8,13 +8,21 @@ from fastapi import FastAPI, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from orderloom.entrypoints.console import ops_pages, order_sections, pages, returns_page, returns_section, tracking
+from orderloom.entrypoints.console import (
+    fulfilment_section,
+    ops_pages,
+    order_sections,
+    pages,
+    returns_page,
+    returns_section,
+    tracking,
+)
 from orderloom.entrypoints.console.session import Forbidden, LoginRequired
 from orderloom.entrypoints.console.throttle import LoginThrottle
 
 __all__ = ["install_console"]
 
-_SECTIONS = (order_sections, returns_section)  # imported for their register_section calls
+_SECTIONS = (order_sections, fulfilment_section, returns_section)  # imported for their register_section calls
 
 STATIC = Path(__file__).parent / "static"
 
