@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from orderloom.adapters.carriers.code_maps import CodeMapStore, load_shipment_actions
+from orderloom.adapters.carriers.fake_booking import FakeCarrier
 from orderloom.adapters.carriers.registry import default_registry as default_carrier_registry
 from orderloom.adapters.channels.registry import ChannelRegistry, default_registry
 from orderloom.adapters.delay_model_file import load_delay_model
@@ -41,7 +42,7 @@ from orderloom.adapters.persistence.uow import SqlUnitOfWork
 from orderloom.adapters.persistence.webhooks import SqlWebhookStore
 from orderloom.adapters.persistence.writer import GroupCommitWriter, SqlTransactionRunner
 from orderloom.adapters.ratelimit import MemoryRateLimiter, SqlRateLimiter
-from orderloom.adapters.return_labels import FakeReturnLabels
+from orderloom.adapters.return_labels import BookedReturnLabels
 from orderloom.adapters.returns_config import load_default_return_rules, load_return_reasons
 from orderloom.adapters.routing_rates import load_rates
 from orderloom.adapters.rules.cel_engine import CelRuleCompiler
@@ -366,7 +367,7 @@ def _returns(lifecycle: Lifecycle, rules: RuleSets) -> ReturnsSetup:
         reasons=load_return_reasons(),
         policy=RulesReturnPolicy(rules=rules, default_document=load_default_return_rules()),
         shipped=LedgerShippedQuantities(),
-        labels=FakeReturnLabels(),
+        labels=BookedReturnLabels(FakeCarrier()),
     )
 
 

@@ -14,12 +14,13 @@ from typing import Any
 import msgspec
 import pytest
 
+from orderloom.adapters.carriers.fake_booking import FakeCarrier
 from orderloom.adapters.memory import MemoryTransactionRunner
 from orderloom.adapters.memory_rules import MemoryRuleHistory, MemoryRuleStore
 from orderloom.adapters.persistence.engine import make_engines
 from orderloom.adapters.persistence.tenants import SqlTenantDirectory
 from orderloom.adapters.persistence.writer import SqlTransactionRunner
-from orderloom.adapters.return_labels import FakeReturnLabels
+from orderloom.adapters.return_labels import BookedReturnLabels
 from orderloom.adapters.returns_config import load_default_return_rules, load_return_reasons
 from orderloom.adapters.rules.cel_engine import CelRuleCompiler
 from orderloom.application.inventory import (
@@ -72,7 +73,7 @@ def make_setup() -> tuple[ReturnsSetup, RuleSets]:
         reasons=load_return_reasons(),
         policy=RulesReturnPolicy(rules=rules, default_document=load_default_return_rules()),
         shipped=LedgerShippedQuantities(),
-        labels=FakeReturnLabels(),
+        labels=BookedReturnLabels(FakeCarrier()),
     )
     return setup, rules
 

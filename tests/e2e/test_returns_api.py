@@ -88,7 +88,7 @@ def test_return_one_line_receive_restock_and_refund(
     ret = r.json()
     assert r.headers["location"] == f"/v1/returns/{ret['id']}"
     assert ret["status"] == "approved"
-    assert ret["label"]["carrier"] == "fake_returns" and ret["label"]["tracking_number"].startswith("RT")
+    assert ret["label"]["carrier"] == "fakeship" and ret["label"]["tracking_number"].startswith("FK")
     assert ret["lines"][0]["sku"] == "TSHIRT-BLK-M"
     assert _status(client, auth, oid) == "returning.return_approved"
 
@@ -352,7 +352,7 @@ def test_customer_returns_from_the_tracking_page(client: TestClient, auth: dict[
     assert too_many.status_code == 422 and "used items" in too_many.text
     r = client.post(f"{path}/return", data={"qty_1": "1", "reason_1": "wrong_size", "condition_1": "unopened"})
     assert r.status_code == 201, r.text
-    assert 'id="return-result"' in r.text and "fake_returns RT" in r.text
+    assert 'id="return-result"' in r.text and "fakeship FK" in r.text
     listing = client.get(f"/v1/orders/{oid}/returns", headers=auth).json()["items"]
     assert [(x["source"], x["lines"][0]["quantity"]) for x in listing] == [("tracking_page", 1)]
     assert _status(client, auth, oid) == "returning.return_approved"

@@ -1,22 +1,27 @@
-"""A local fake carrier for return labels (tests and the demo): deterministic tracking numbers, no network."""
+"""Return labels booked through the carrier-booking port (the same EasyPost/Shippo-shaped port the forward flow uses):
+the cheapest quoted service for a parcel from the customer back to the shop is bought."""
 
 from __future__ import annotations
 
-import hashlib
-
+from orderloom.application.fulfilment_ports import CarrierBooking, Shipment
 from orderloom.application.returns_ports import ReturnLabel
 from orderloom.domain.orders import Order
 
-__all__ = ["FakeReturnLabels"]
+__all__ = ["BookedReturnLabels"]
+
+RETURN_PARCEL_KG = 1.0  # a default parcel: the customer packs it, its weight is not known when the label is made
 
 
-class FakeReturnLabels:
-    """Books a prepaid return label with a pretend carrier; the same return always gets the same label."""
+class BookedReturnLabels:
+    """ReturnLabels on top of a CarrierBooking: quote, take the cheapest rate, buy its label."""
 
-    carrier = "fake_returns"
+    def __init__(self, booking: CarrierBooking) -> None:
+        self._booking = booking
 
     def create(self, *, tenant_id: str, return_id: str, order: Order) -> ReturnLabel:
-        """A label whose tracking number is derived from the return."""
-        digest = hashlib.blake2b(f"{tenant_id}:{return_id}".encode(), digest_size=6).hexdigest().upper()
-        number = f"RT{digest}"
-        return ReturnLabel(self.carrier, number, f"https://labels.invalid/{self.carrier}/{number}.pdf")
+        """A prepaid label for the customer to send the return back."""
+        country = order.shipping_address.country if order.shipping_address else None
+        parcel = Shipment(from_country=country, to_country=country, to_postal_code=None, weight_kg=RETURN_PARCEL_KG)
+        cheapest = self._booking.rates(parcel)[0]
+        label = self._booking.buy(cheapest.id)
+        return ReturnLabel(label.carrier, label.tracking_number, label.label_url)
