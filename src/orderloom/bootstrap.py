@@ -41,7 +41,8 @@ from orderloom.adapters.persistence.uow import SqlUnitOfWork
 from orderloom.adapters.persistence.webhooks import SqlWebhookStore
 from orderloom.adapters.persistence.writer import GroupCommitWriter, SqlTransactionRunner
 from orderloom.adapters.ratelimit import MemoryRateLimiter, SqlRateLimiter
-from orderloom.adapters.routing_rates import load_rates
+from orderloom.adapters.routing_feeds import FeedSettings, build_feed_hub
+from orderloom.adapters.routing_rates import load_rates, load_trade_rules
 from orderloom.adapters.rules.cel_engine import CelRuleCompiler
 from orderloom.adapters.sla_policy_file import load_sla_policy
 from orderloom.adapters.validation import AddressQuality, BrCepIndex, FormatChecks, PriceConflictCheck
@@ -57,6 +58,7 @@ from orderloom.application.ports import Publisher, RateLimiter, TransactionRunne
 from orderloom.application.relay import OutboxRelay
 from orderloom.application.relay_worker import RelayWorker
 from orderloom.application.routing import CostRouter
+from orderloom.application.routing_feeds import FeedHub
 from orderloom.application.rules import RuleSets
 from orderloom.application.rules_intake import RulesIntake
 from orderloom.application.sla import order_sla_handler
@@ -222,7 +224,7 @@ def bootstrap(
     )
     intake = RulesIntake(rules=rules, queries=queries, runner=tx, lifecycle=lifecycle, clock=utc_now)
     webhooks = SqlWebhookStore(engines.write, engines.read)
-    sourcing = CostRouter(rates=load_rates(), rules=rules)
+    sourcing = CostRouter(rates=load_rates(), rules=rules, feeds=_routing_feeds(settings), trade=load_trade_rules())
     stock_handler = OrderStockHandler(
         runner=RetryingRunner(tx),
         lifecycle=lifecycle,
@@ -331,6 +333,27 @@ def _tracking(lifecycle: Lifecycle) -> TrackingSetup:
 
 def _fan_out(store: SqlWebhookStore, event: dict[str, Any]) -> None:
     fan_out(store=store, event=event, now=utc_now())
+
+
+def _routing_feeds(settings: Settings) -> FeedHub | None:
+    """The routing feeds configured by ORDERLOOM_ROUTING_FEED_* (none by default)."""
+    defaults: dict[str, Any] = {}
+    if settings.routing_feed_defaults:
+        loaded = yaml.safe_load(Path(settings.routing_feed_defaults).read_text(encoding="utf-8"))
+        defaults = loaded if isinstance(loaded, dict) else {}
+    return build_feed_hub(
+        FeedSettings(
+            weather=settings.routing_feed_weather,
+            traffic=settings.routing_feed_traffic,
+            carrier=settings.routing_feed_carrier,
+            defaults=defaults,
+            budget=settings.routing_feed_budget,
+            attempts=settings.routing_feed_attempts,
+            ttl=settings.routing_feed_ttl,
+            failure_threshold=settings.routing_feed_failures,
+            reset_after=settings.routing_feed_reset,
+        )
+    )
 
 
 def _webhook_worker(settings: Settings, store: SqlWebhookStore, outbox: SqlOutboxReader) -> PeriodicWorker:

@@ -204,3 +204,35 @@ def test_batch_reoptimisation_swaps_greedy_allocations(
     view = {x["location_id"]: x for x in client.get("/v1/inventory/BOLT", headers=auth).json()["locations"]}
     assert (view["US-SF1"]["reserved"], view["US-SJ"]["reserved"]) == (10, 1)
     assert run(apply=True)["moved"] == {}  # already optimal
+
+
+def test_weather_feed_closes_the_ship_to_region_and_fallbacks_are_recorded(
+    client: TestClient, auth: dict[str, str], container: Container, tmp_path: Any
+) -> None:
+    import json
+
+    from orderloom.adapters.routing_feeds import FeedSettings, build_feed_hub
+    from orderloom.application.routing import CostRouter
+
+    weather = tmp_path / "weather.json"
+    weather.write_text(json.dumps({"regions": [{"region": "CA", "status": "closed", "reason": "wildfire"}]}))
+    router = container.sourcing
+    assert isinstance(router, CostRouter)
+    router.feeds = build_feed_hub(
+        FeedSettings(weather=str(weather), traffic=str(tmp_path / "traffic-down.json"), ttl=0)
+    )
+    try:
+        _network(client, auth, [(s, loc, 5) for s in ("TSHIRT-BLK-M", "MUG-WHT") for loc in ("US-SF1", "US-OAK")])
+        oid = _confirm(client, auth, container)
+        assert _status(client, auth, oid) == ("on_hold", "no_source")
+        body = client.get(f"/v1/orders/{oid}/routing", headers=auth).json()
+        assert {"location_id": "US-SF1", "reason": "ship-to region CA closed (weather: wildfire)"} in body["excluded"]
+        assert [(f["feed"], f["source"]) for f in body["feeds"]] == [("weather", "live"), ("traffic", "default")]
+        assert "traffic feed unavailable" in body["summary"] and body["summary"].endswith("used the default")
+        weather.write_text(json.dumps({"regions": [{"region": "CA", "status": "clear"}]}))
+        r = client.post("/v1/inventory/reservations", json={"order_id": oid}, headers=auth)
+        assert r.status_code in (200, 201), r.text
+        assert _status(client, auth, oid) == ("allocated", "reserved")
+        assert client.get(f"/v1/orders/{oid}/routing", headers=auth).json()["reserved_at"] == ["US-SF1"]
+    finally:
+        router.feeds = None

@@ -11,12 +11,15 @@ from typing import Any
 from orderloom.application.inventory import reroute_order, update_location
 from orderloom.application.inventory_ports import Sourcing, SourcingContext, SourcingPlan
 from orderloom.application.ports import UnitOfWork
+from orderloom.application.routing_feeds import FeedHub
 from orderloom.application.routing_ports import RoutingHistory, RoutingRules
 from orderloom.domain.errors import DomainError
 from orderloom.domain.inventory import Location
 from orderloom.domain.lifecycle import Lifecycle
 from orderloom.domain.routing import RateTable, RouteRequest, RoutingDecision, SplitPolicy, route
 from orderloom.domain.routing_events import OrderRerouted
+from orderloom.domain.routing_feeds import FeedReading, FeedSource
+from orderloom.domain.routing_trade import TradeRules
 from orderloom.domain.rules import Decision
 from orderloom.domain.sourcing import Demand, ShipTo, split_lines
 
@@ -81,6 +84,10 @@ class CostRouter:
     rules: RoutingRules | None = None
     # tenant → (sku, location) → opportunity cost per unit (LP dual prices; empty until set_duals)
     duals: dict[str, dict[tuple[str, str], Decimal]] = field(default_factory=dict)
+    feeds: FeedHub | None = None
+    trade: TradeRules | None = None
+    # (tenant, service, day) → shipments booked by this router (carrier daily capacity; per process)
+    booked: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
     def set_duals(self, tenant_id: str, duals: Mapping[tuple[str, str], Decimal]) -> None:
         """Replace a tenant's opportunity costs (from the dual-price LP)."""
@@ -113,7 +120,21 @@ class CostRouter:
         context: SourcingContext | None = None,
     ) -> tuple[RoutingDecision, RuleConstraints]:
         """The router's decision and the rule constraints it obeyed."""
+        decision, rules, _ = self._decide(demand, ship_to, locations, available, allow_split, context)
+        return decision, rules
+
+    def _decide(
+        self,
+        demand: Sequence[Demand],
+        ship_to: ShipTo,
+        locations: Sequence[Location],
+        available: Mapping[tuple[str, str], int],
+        allow_split: bool,
+        context: SourcingContext | None,
+    ) -> tuple[RoutingDecision, RuleConstraints, tuple[FeedReading, ...]]:
         rules = self.constraints(context)
+        adjustments, readings = self.feeds.read() if self.feeds is not None else (None, ())
+        document = (context.document or {}) if context else {}
         req = RouteRequest(
             demand=demand,
             ship_to=ship_to,
@@ -128,8 +149,41 @@ class CostRouter:
             excluded=rules.excluded,
             preferred_service=rules.preferred_service,
             duals=self.duals.get(context.tenant_id, {}) if context else {},
+            dest_region=_region(document),
+            feeds=adjustments,
+            service_load=self._load(context),
+            order_value=self._value(document),
+            trade=self.trade,
         )
-        return route(req, self.rates), rules
+        return route(req, self.rates), rules, readings
+
+    def _load(self, context: SourcingContext | None) -> dict[str, tuple[int, int]]:
+        """Carrier daily capacity and what this router booked today, per service with a capacity."""
+        if context is None:
+            return {}
+        day = context.now.date().isoformat()
+        return {
+            svc.name: (svc.daily_capacity, self.booked.get((context.tenant_id, svc.name, day), 0))
+            for svc in self.rates.services
+            if svc.daily_capacity is not None
+        }
+
+    def _value(self, document: Mapping[str, Any]) -> Decimal:
+        """The order's goods value in the trade table's currency (0 when unknown or in another currency)."""
+        if self.trade is None or document.get("currency") != self.trade.currency:
+            return Decimal(0)
+        try:
+            return Decimal(str((document.get("totals") or {}).get("subtotal") or 0))
+        except ArithmeticError:
+            return Decimal(0)
+
+    def _book(self, context: SourcingContext | None, decision: RoutingDecision) -> None:
+        if context is None:
+            return
+        day = context.now.date().isoformat()
+        for s in decision.shipments:
+            key = (context.tenant_id, s.service, day)
+            self.booked[key] = self.booked.get(key, 0) + 1
 
     def plan(
         self,
@@ -142,16 +196,15 @@ class CostRouter:
         context: SourcingContext | None = None,
     ) -> SourcingPlan:
         """The cheapest plan first, then the other single locations by cost; the explanation rides along."""
-        decision, rules = self.decide(
-            demand=demand,
-            ship_to=ship_to,
-            locations=locations,
-            available=available,
-            allow_split=allow_split,
-            context=context,
-        )
+        decision, rules, readings = self._decide(demand, ship_to, locations, available, allow_split, context)
+        self._book(context, decision)
         explanation: dict[str, Any] = decision.as_dict()
         explanation["rules"] = {"fired": list(rules.fired), "errors": [list(e) for e in rules.errors]}
+        if readings:
+            explanation["feeds"] = [r.as_dict() for r in readings]
+            notes = [r.note for r in readings if r.source != FeedSource.LIVE]
+            if notes:
+                explanation["summary"] = "; ".join([explanation["summary"], *notes])
         candidates = tuple(loc for loc, _, _ in decision.singles)
         if decision.is_split:
             chosen = tuple(sorted((n, s.location_id) for s in decision.shipments for n in s.lines))
@@ -166,6 +219,12 @@ class CostRouter:
             no_source=decision.no_source,
             explanation=explanation,
         )
+
+
+def _region(document: Mapping[str, Any]) -> str | None:
+    address = document.get("shipping_address") or {}
+    region = address.get("region") if isinstance(address, Mapping) else None
+    return str(region) if region else None
 
 
 def _allowed(locations: Sequence[Location], decision: RoutingDecision) -> list[Location]:
