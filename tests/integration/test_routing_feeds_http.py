@@ -38,7 +38,7 @@ def server() -> Iterator[tuple[str, Behaviour]]:
     behaviour = Behaviour()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             behaviour.hits += 1
             if behaviour.mode == "slow":
                 time.sleep(0.5)
@@ -126,7 +126,7 @@ def test_http_feed_bad_document_is_a_failure_without_retry(server: tuple[str, Be
 def test_connection_refused_is_unavailable() -> None:
     transport = HttpTransport("http://127.0.0.1:9/none", budget=0.1, attempts=2)
     try:
-        with pytest.raises(FeedUnavailable, match="connection failed|no answer within"):
+        with pytest.raises(FeedUnavailable, match=r"connection failed|no answer within"):
             WeatherAlertsFeed(transport).fetch()
     finally:
         transport.close()

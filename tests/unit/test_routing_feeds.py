@@ -9,6 +9,7 @@ from importlib import resources
 
 import pytest
 import yaml
+from tests.unit.test_routing_domain import NET, TABLE, everywhere, loc, req
 
 from orderloom.application.routing_feeds import FeedHub, FeedUnavailable, GuardedFeed
 from orderloom.domain.inventory import LocationType
@@ -24,7 +25,6 @@ from orderloom.domain.routing_feeds import (
 )
 from orderloom.domain.routing_trade import InvalidTradeTable, parse_trade_rules
 from orderloom.domain.sourcing import Demand, ShipTo
-from tests.unit.test_routing_domain import NET, TABLE, everywhere, loc, req
 
 A_SH, B_HZ, C_BJ = (replace(x, region=r) for x, r in zip(NET, ("CN-31", "CN-33", "CN-11"), strict=True))
 REGIONAL = (A_SH, B_HZ, C_BJ)
