@@ -33,7 +33,7 @@ from orderloom.adapters.persistence.messaging_store import SqlHandlerLedger, Sql
 from orderloom.adapters.persistence.notifications import SqlNotificationLedger
 from orderloom.adapters.persistence.queries import SqlOrderQueries
 from orderloom.adapters.persistence.retrying import RetryingRunner
-from orderloom.adapters.persistence.routing_store import SqlRoutingReads
+from orderloom.adapters.persistence.routing_store import SqlDualPrices, SqlRoutingReads
 from orderloom.adapters.persistence.rules_store import SqlRuleHistory, SqlRuleStore
 from orderloom.adapters.persistence.sla_store import SqlSlaStore
 from orderloom.adapters.persistence.tenants import SqlTenantDirectory
@@ -131,6 +131,7 @@ class Container:
     tracking: TrackingSetup | None = None
     notifications: ShipmentNotifications | None = None
     routing_reads: SqlRoutingReads | None = None
+    dual_prices: SqlDualPrices | None = None
     _started: list[Any] = field(default_factory=list, repr=False)
     _checks: list[OrderCheck] = field(default_factory=list, repr=False)
 
@@ -224,7 +225,14 @@ def bootstrap(
     )
     intake = RulesIntake(rules=rules, queries=queries, runner=tx, lifecycle=lifecycle, clock=utc_now)
     webhooks = SqlWebhookStore(engines.write, engines.read)
-    sourcing = CostRouter(rates=load_rates(), rules=rules, feeds=_routing_feeds(settings), trade=load_trade_rules())
+    dual_prices = SqlDualPrices(engines.write, engines.read)
+    sourcing = CostRouter(
+        rates=load_rates(),
+        rules=rules,
+        feeds=_routing_feeds(settings),
+        trade=load_trade_rules(),
+        dual_store=dual_prices,
+    )
     stock_handler = OrderStockHandler(
         runner=RetryingRunner(tx),
         lifecycle=lifecycle,
@@ -291,6 +299,7 @@ def bootstrap(
         delay_model=load_delay_model(),
         console=SqlConsoleStore(engines.write, engines.read),
         routing_reads=SqlRoutingReads(engines.read),
+        dual_prices=dual_prices,
     )
 
 

@@ -236,3 +236,41 @@ def test_weather_feed_closes_the_ship_to_region_and_fallbacks_are_recorded(
         assert client.get(f"/v1/orders/{oid}/routing", headers=auth).json()["reserved_at"] == ["US-SF1"]
     finally:
         router.feeds = None
+
+
+def test_routing_worker_stores_dual_prices_the_router_then_uses(
+    client: TestClient, auth: dict[str, str], container: Container, tenant: tuple[str, str]
+) -> None:
+    from decimal import Decimal
+
+    from orderloom.application.routing import CostRouter
+    from orderloom.entrypoints.workers.routing import routing_tick
+
+    sj = {"id": "US-SJ", "name": "San Jose", "type": "warehouse", "country": "US", "latitude": 37.3382,
+          "longitude": -121.8863}  # fmt: skip
+    for loc in (SF1, sj):
+        assert client.post("/v1/locations", json=loc, headers=auth).status_code == 201
+    lines = [{"sku": "BOLT", "location_id": "US-SF1", "quantity": 12}, {"sku": "BOLT", "location_id": "US-SJ",
+             "quantity": 10}]  # fmt: skip
+    assert (
+        client.post("/v1/inventory/receipts", json={"reference": "R", "lines": lines}, headers=auth).status_code == 201
+    )
+    for qty in (1, 10):
+        _order(client, auth, container, qty)  # both at SF1 (zone 0): 1 unit left there, 10 at San Jose
+    reports: list[dict[str, Any]] = []
+    assert routing_tick(container, [tenant[0]], scale=0.5, on_report=reports.append) == 0
+    # expected demand 5.5 units in the cell of SF (37.5, -122.5): SF1 at 7.50 a unit (zone 0: 2.50 + 5.00), San Jose
+    # at 9.50 (zone 1: 2.50 + 7.00); SF1's last unit saves 2.00 → its dual price; San Jose is not binding
+    assert container.dual_prices is not None
+    assert container.dual_prices.load(tenant[0]) == {("BOLT", "US-SF1"): Decimal(2)}
+    duals = reports[0]["duals"]
+    assert (duals["orders"], duals["demand_cells"], duals["priced"], duals["status"]) == (2, 1, 1, "Optimal")
+    assert reports[0]["batch"]["moved"] == {}  # real costs: both orders are best where they are
+    router = container.sourcing
+    assert isinstance(router, CostRouter)
+    router._dual_read.clear()  # a fresh process reads the shared prices
+    router.duals.clear()
+    oid = _order(client, auth, container, 1)
+    body = client.get(f"/v1/orders/{oid}/routing", headers=auth).json()
+    # SF1 7.50 + 2.00 opportunity = 9.50 ties San Jose 9.50: the tie goes to the plan using less scarce stock
+    assert body["reserved_at"] == ["US-SJ"], body["summary"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -12,7 +13,7 @@ from orderloom.application.inventory import reroute_order, update_location
 from orderloom.application.inventory_ports import Sourcing, SourcingContext, SourcingPlan
 from orderloom.application.ports import UnitOfWork
 from orderloom.application.routing_feeds import FeedHub
-from orderloom.application.routing_ports import RoutingHistory, RoutingRules
+from orderloom.application.routing_ports import DualPriceStore, RoutingHistory, RoutingRules
 from orderloom.domain.errors import DomainError
 from orderloom.domain.inventory import Location
 from orderloom.domain.lifecycle import Lifecycle
@@ -88,6 +89,10 @@ class CostRouter:
     trade: TradeRules | None = None
     # (tenant, service, day) → shipments booked by this router (carrier daily capacity; per process)
     booked: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    dual_store: DualPriceStore | None = None  # shared prices from `orderloom worker routing`, re-read every dual_ttl
+    dual_ttl: float = 60.0
+    monotonic: Callable[[], float] = time.monotonic
+    _dual_read: dict[str, float] = field(default_factory=dict, repr=False)
 
     def set_duals(self, tenant_id: str, duals: Mapping[tuple[str, str], Decimal]) -> None:
         """Replace a tenant's opportunity costs (from the dual-price LP)."""
@@ -118,9 +123,10 @@ class CostRouter:
         available: Mapping[tuple[str, str], int],
         allow_split: bool = False,
         context: SourcingContext | None = None,
+        opportunity: bool = True,
     ) -> tuple[RoutingDecision, RuleConstraints]:
-        """The router's decision and the rule constraints it obeyed."""
-        decision, rules, _ = self._decide(demand, ship_to, locations, available, allow_split, context)
+        """The router's decision and the rule constraints it obeyed (``opportunity=False``: without dual prices)."""
+        decision, rules, _ = self._decide(demand, ship_to, locations, available, allow_split, context, opportunity)
         return decision, rules
 
     def _decide(
@@ -131,6 +137,7 @@ class CostRouter:
         available: Mapping[tuple[str, str], int],
         allow_split: bool,
         context: SourcingContext | None,
+        opportunity: bool = True,
     ) -> tuple[RoutingDecision, RuleConstraints, tuple[FeedReading, ...]]:
         rules = self.constraints(context)
         adjustments, readings = self.feeds.read() if self.feeds is not None else (None, ())
@@ -148,7 +155,7 @@ class CostRouter:
             route_to=rules.route_to,
             excluded=rules.excluded,
             preferred_service=rules.preferred_service,
-            duals=self.duals.get(context.tenant_id, {}) if context else {},
+            duals=self._duals_of(context.tenant_id) if context and opportunity else {},
             dest_region=_region(document),
             feeds=adjustments,
             service_load=self._load(context),
@@ -156,6 +163,16 @@ class CostRouter:
             trade=self.trade,
         )
         return route(req, self.rates), rules, readings
+
+    def _duals_of(self, tenant_id: str) -> Mapping[tuple[str, str], Decimal]:
+        """The tenant's dual prices, re-read from the shared store when older than ``dual_ttl``."""
+        if self.dual_store is not None:
+            now = self.monotonic()
+            read = self._dual_read.get(tenant_id)
+            if read is None or now - read >= self.dual_ttl:
+                self.duals[tenant_id] = self.dual_store.load(tenant_id)
+                self._dual_read[tenant_id] = now
+        return self.duals.get(tenant_id, {})
 
     def _load(self, context: SourcingContext | None) -> dict[str, tuple[int, int]]:
         """Carrier daily capacity and what this router booked today, per service with a capacity."""

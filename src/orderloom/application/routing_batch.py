@@ -85,8 +85,13 @@ def _options(
 ) -> dict[str, dict[str, float]]:
     options: dict[str, dict[str, float]] = {}
     for it in items:
-        decision, _ = router.decide(
-            demand=it.demand, ship_to=it.ship_to, locations=locations, available=capacity, context=it.context
+        decision, _ = router.decide(  # real costs: the joint MIP itself weighs the stock
+            demand=it.demand,
+            ship_to=it.ship_to,
+            locations=locations,
+            available=capacity,
+            context=it.context,
+            opportunity=False,
         )
         costs = {loc: float(total) for loc, _, total in decision.singles}
         if it.home in costs:

@@ -227,6 +227,7 @@ def _register_more() -> None:
     worker_app.command("sla")(sla.worker_sla)
     app.add_typer(users.app, name="users")
     app.add_typer(route.route_app, name="route")
+    worker_app.command("routing")(route.worker_routing)
 
 
 _register_more()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import time
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -20,7 +22,7 @@ from orderloom.bootstrap import bootstrap, utc_now
 from orderloom.config import Settings
 from orderloom.entrypoints.cli.errors import CliError
 
-__all__ = ["route_app"]
+__all__ = ["route_app", "worker_routing"]
 
 route_app = typer.Typer(
     help="Routing: re-optimise allocations, simulate an order stream against a network.", no_args_is_help=True
@@ -116,3 +118,42 @@ def optimize_command(
     finally:
         container.close()
     out.print_json(json.dumps(report.as_dict()))
+
+
+def worker_routing(
+    tenant: Annotated[list[str], typer.Option("--tenant", help="tenant name (repeat for several)")],
+    interval: Annotated[float | None, typer.Option(min=1.0, help="seconds between passes")] = None,
+    scale: Annotated[float, typer.Option(min=0.0, help="expected orders / allocated orders in the sample")] = 1.0,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, help="MIP time limit in seconds")] = 10.0,
+) -> None:
+    """Every --interval seconds: re-solve the dual-price LP (shared with the online router) and re-optimise."""
+    from orderloom.entrypoints.workers.routing import routing_worker
+
+    settings = Settings()
+    container = bootstrap(settings, group_commit=False)
+    try:
+        ids = []
+        for name in tenant:
+            tenant_id = container.tenants.find(name)
+            if tenant_id is None:
+                raise CliError(f"no tenant named {name!r}")
+            ids.append(tenant_id)
+        every = interval or settings.routing_worker_interval
+        worker = routing_worker(
+            container,
+            ids,
+            interval=every,
+            scale=scale,
+            time_limit=time_limit,
+            on_report=lambda r: out.print_json(json.dumps(r)),
+        )
+
+        def _stop(_sig: int, _frame: FrameType | None) -> None:
+            worker.stop()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        out.print(f"routing worker running every {every:g} s for {', '.join(tenant)}; Ctrl-C to stop", soft_wrap=True)
+        worker.run()
+    finally:
+        container.close()
