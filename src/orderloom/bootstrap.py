@@ -309,6 +309,7 @@ NOTIFIED_EVENTS = (
     "orderloom.shipment.arriving_soon",
     "orderloom.shipment.cold_chain_breached",
     "orderloom.shipment.delay_predicted",
+    "orderloom.order.promise_changed",
 )
 
 

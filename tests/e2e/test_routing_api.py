@@ -109,6 +109,8 @@ def test_offline_location_reroutes_its_orders_and_holds_those_nobody_else_can_sh
     assert report["affected"] == 2 and report["untouched"] == []
     assert report["rerouted"] == {first: ["US-OAK"]}
     assert report["held"] == {second: "no_source"}
+    # Oakland ships in as many days as SF (same zone and service): only the held order's date is gone
+    assert list(report["promise_changed"]) == [second] and report["promise_changed"][second]["to"] is None
     assert _status(client, auth, first) == ("allocated", "reserved")
     assert _status(client, auth, second) == ("on_hold", "no_source")
     sf = {x["location_id"]: x for x in client.get("/v1/inventory/MUG-WHT", headers=auth).json()["locations"]}
@@ -198,7 +200,18 @@ def test_batch_reoptimisation_swaps_greedy_allocations(
     assert dry["moved"] == {small: {"from": "US-SF1", "to": "US-SJ"}, big: {"from": "US-SJ", "to": "US-SF1"}}
     assert (dry["cost_before"], dry["cost_after"], dry["method"]) == ("23.0", "21.0", "mip")
     assert client.get(f"/v1/orders/{big}/routing", headers=auth).json()["reserved_at"] == ["US-SJ"]  # nothing moved
-    assert run(apply=True)["moved"] == dry["moved"]
+    before = {o: client.get(f"/v1/orders/{o}/routing", headers=auth).json()["chosen"][0] for o in (small, big)}
+    done = run(apply=True)
+    assert done["moved"] == dry["moved"]
+    # economy: zone 0 one day, zone 1 two days, so both customers' dates move (one earlier, one later)
+    after = {o: client.get(f"/v1/orders/{o}/routing", headers=auth).json()["chosen"][0] for o in (small, big)}
+    assert (after[small]["location_id"], after[big]["location_id"]) == ("US-SJ", "US-SF1")
+    assert done["promise_changed"] == {
+        o: {"from": before[o]["estimated_delivery"], "to": after[o]["estimated_delivery"]} for o in (small, big)
+    }
+    tl = client.get(f"/v1/orders/{small}/timeline", headers=auth).json()["entries"]
+    told = [e for e in tl if e["kind"] == "event" and e.get("type") == "orderloom.order.promise_changed"]
+    assert len(told) == 1 and told[0]["data"]["status"] == "rescheduled"
     assert client.get(f"/v1/orders/{big}/routing", headers=auth).json()["reserved_at"] == ["US-SF1"]
     assert client.get(f"/v1/orders/{small}/routing", headers=auth).json()["reserved_at"] == ["US-SJ"]
     view = {x["location_id"]: x for x in client.get("/v1/inventory/BOLT", headers=auth).json()["locations"]}

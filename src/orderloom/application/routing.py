@@ -13,18 +13,27 @@ from orderloom.application.inventory import reroute_order, update_location
 from orderloom.application.inventory_ports import Sourcing, SourcingContext, SourcingPlan
 from orderloom.application.ports import UnitOfWork
 from orderloom.application.routing_feeds import FeedHub
-from orderloom.application.routing_ports import DualPriceStore, RoutingHistory, RoutingRules
+from orderloom.application.routing_ports import DualPriceStore, RoutingHistory, RoutingRecord, RoutingRules
 from orderloom.domain.errors import DomainError
 from orderloom.domain.inventory import Location
 from orderloom.domain.lifecycle import Lifecycle
 from orderloom.domain.routing import RateTable, RouteRequest, RoutingDecision, SplitPolicy, route
-from orderloom.domain.routing_events import OrderRerouted
+from orderloom.domain.routing_events import OrderPromiseChanged, OrderRerouted
 from orderloom.domain.routing_feeds import FeedReading, FeedSource
 from orderloom.domain.routing_trade import TradeRules
 from orderloom.domain.rules import Decision
 from orderloom.domain.sourcing import Demand, ShipTo, split_lines
 
-__all__ = ["CostRouter", "OutageReport", "RoutingNotFound", "RuleConstraints", "routing_of", "take_offline"]
+__all__ = [
+    "CostRouter",
+    "OutageReport",
+    "RoutingNotFound",
+    "RuleConstraints",
+    "promise_changed",
+    "promise_of",
+    "routing_of",
+    "take_offline",
+]
 
 
 class RoutingNotFound(DomainError):
@@ -272,6 +281,8 @@ class OutageReport:
     rerouted: dict[str, list[str]]
     held: dict[str, str]  # order → hold reason (no_source / stock_shortage)
     untouched: list[str]  # orders no longer in ``allocated`` (picked, shipped): they keep their reservations
+    # order → (old, new) estimated delivery, for the orders whose date changed (customers notified); new None: held
+    promise_changed: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -281,6 +292,7 @@ class OutageReport:
             "rerouted": self.rerouted,
             "held": self.held,
             "untouched": self.untouched,
+            "promise_changed": {k: {"from": a, "to": b} for k, (a, b) in self.promise_changed.items()},
         }
 
 
@@ -293,7 +305,9 @@ def take_offline(
     held: dict[str, str] = {}
     untouched: list[str] = []
     reason = f"location {location_id} went offline"
+    changed: dict[str, tuple[str | None, str | None]] = {}
     for order_id in uow.routing.orders_allocated_at(tenant_id, location_id):
+        before = promise_of(uow.routing.of_order(tenant_id, order_id))
         alloc = reroute_order(
             uow=uow,
             tenant_id=tenant_id,
@@ -310,7 +324,45 @@ def take_offline(
         else:
             rerouted[order_id] = alloc.locations
             uow.outbox.add([_rerouted(tenant_id, order_id, location_id, alloc.locations, alloc.plan, now)])
-    return OutageReport(location_id, rerouted, held, untouched)
+        if alloc is not None:
+            after = promise_of(uow.routing.of_order(tenant_id, order_id)) if alloc.location_id else None
+            event = promise_changed(tenant_id, order_id, before, after, reason, now)
+            if event is not None:
+                changed[order_id] = (before, after)
+                uow.outbox.add([event])
+    return OutageReport(location_id, rerouted, held, untouched, changed)
+
+
+def promise_of(records: Sequence[RoutingRecord]) -> str | None:
+    """The estimated delivery date (ISO) of an order's latest routed plan: its last shipment's, or None."""
+    for record in reversed(records):
+        dates = [str(s["estimated_delivery"]) for s in record.decision.get("chosen") or [] if "estimated_delivery" in s]
+        if dates:
+            return max(dates)
+        if "chosen" in record.decision:
+            return None
+    return None
+
+
+def promise_changed(
+    tenant_id: str, order_id: str, before: str | None, after: str | None, reason: str, now: datetime
+) -> OrderPromiseChanged | None:
+    """The event telling the customer the delivery date moved (None when it did not, or there was none)."""
+    if before is None or before == after:
+        return None
+    return OrderPromiseChanged(
+        tenant_id=tenant_id,
+        aggregate_id=order_id,
+        occurred_at=now,
+        data={
+            "order_id": order_id,
+            "from": before,
+            "to": after,
+            "eta": after,
+            "status": "rescheduled",
+            "reason": reason,
+        },
+    )
 
 
 def _rerouted(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -11,7 +11,7 @@ from typing import Any
 from orderloom.application.inventory import STOCK, release_order, reserve_order, sourcing_inputs
 from orderloom.application.inventory_ports import SourcingContext, SourcingPlan
 from orderloom.application.ports import UnitOfWork
-from orderloom.application.routing import CostRouter
+from orderloom.application.routing import CostRouter, promise_changed, promise_of
 from orderloom.application.routing_ports import AssignmentSolver, RoutingRecord
 from orderloom.domain.inventory import Location, ReservationStatus
 from orderloom.domain.routing_events import OrderRerouted
@@ -31,6 +31,7 @@ class BatchReport:
     cost_before: Decimal
     cost_after: Decimal
     applied: bool
+    promise_changed: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)  # order → (old, new)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -42,6 +43,7 @@ class BatchReport:
             "cost_before": str(self.cost_before),
             "cost_after": str(self.cost_after),
             "applied": self.applied,
+            "promise_changed": {k: {"from": a, "to": b} for k, (a, b) in self.promise_changed.items()},
         }
 
 
@@ -134,9 +136,43 @@ def optimize_allocations(
     before = Decimal(str(round(sum(options[o][h] for o, h in homes.items()), 2)))
     after = Decimal(str(round(sum(options[o][c] for o, c in result.choice.items()), 2)))
     moved = {o: (homes[o], c) for o, c in sorted(result.choice.items()) if c != homes[o]}
+    changed: dict[str, tuple[str | None, str | None]] = {}
     if apply and moved:
-        _apply(uow, tenant_id, [it for it in batch if it.order_id in moved], moved, options, result.method, now)
-    return BatchReport(len(batch), moved, result.method, result.status, before, after, apply)
+        movers = [it for it in batch if it.order_id in moved]
+        placed = _apply(uow, tenant_id, movers, moved, options, result.method, now)
+        for it in movers:
+            change = _record(uow, tenant_id, it, placed[it.order_id], router, locations, now)
+            if change is not None:
+                changed[it.order_id] = change
+    return BatchReport(len(batch), moved, result.method, result.status, before, after, apply, changed)
+
+
+def _record(
+    uow: UnitOfWork,
+    tenant_id: str,
+    it: _Item,
+    placed: dict[str, Any],
+    router: CostRouter,
+    locations: Sequence[Location],
+    now: datetime,
+) -> tuple[str | None, str | None] | None:
+    """Store the moved order's routing record with its new shipment and delivery estimate; tell the customer (outbox)
+    when the date changed, and return (old, new) then."""
+    before = promise_of(uow.routing.of_order(tenant_id, it.order_id))
+    where = placed.get("reserved_at") or []
+    here = [loc for loc in locations if loc.id in where]
+    stock = {(d.sku, loc.id): d.quantity for d in it.demand for loc in here}
+    decision, _ = router.decide(
+        demand=it.demand, ship_to=it.ship_to, locations=here, available=stock, context=it.context, opportunity=False
+    )
+    record = {**placed, "chosen": [s.as_dict() for s in decision.shipments]}
+    uow.routing.add(RoutingRecord(tenant_id, it.order_id, now, record))
+    after = promise_of([RoutingRecord(tenant_id, it.order_id, now, record)])
+    event = promise_changed(tenant_id, it.order_id, before, after, "batch re-optimisation", now)
+    if event is None:
+        return None
+    uow.outbox.add([event])
+    return (before, after)
 
 
 def _usage(demand: Sequence[Demand]) -> dict[str, float]:
@@ -154,7 +190,9 @@ def _apply(
     options: Mapping[str, Mapping[str, float]],
     method: str,
     now: datetime,
-) -> None:
+) -> dict[str, dict[str, Any]]:
+    """Release every mover, reserve each at its new location (home if refused); the explanation per order."""
+    placed: dict[str, dict[str, Any]] = {}
     for it in items:  # release every mover first: swaps between locations need the freed units
         release_order(uow=uow, tenant_id=tenant_id, order_id=it.order_id, reason="batch re-optimisation", now=now)
     for it in items:
@@ -177,7 +215,7 @@ def _apply(
             if alloc.location_id is not None:
                 break
         where = alloc.locations if alloc is not None else []
-        uow.routing.add(RoutingRecord(tenant_id, it.order_id, now, {**explanation, "reserved_at": where}))
+        placed[it.order_id] = {**explanation, "reserved_at": where}
         uow.outbox.add(
             [
                 OrderRerouted(
@@ -188,3 +226,4 @@ def _apply(
                 )
             ]
         )
+    return placed
