@@ -287,3 +287,56 @@ def test_routing_worker_stores_dual_prices_the_router_then_uses(
     body = client.get(f"/v1/orders/{oid}/routing", headers=auth).json()
     # SF1 7.50 + 2.00 opportunity = 9.50 ties San Jose 9.50: the tie goes to the plan using less scarce stock
     assert body["reserved_at"] == ["US-SJ"], body["summary"]
+
+
+def test_batch_reoptimisation_merges_a_split_order(
+    client: TestClient, auth: dict[str, str], container: Container, tenant: tuple[str, str]
+) -> None:
+    from orderloom.adapters.routing_lp import solve_assignment
+    from orderloom.application.routing import CostRouter
+    from orderloom.application.routing_batch import optimize_allocations
+    from orderloom.bootstrap import utc_now
+
+    sj = {"id": "US-SJ", "name": "San Jose", "type": "warehouse", "country": "US", "latitude": 37.3382,
+          "longitude": -121.8863}  # fmt: skip
+    oak = {**OAK, "type": "warehouse", "latitude": 37.3382, "longitude": -121.8863}  # as far as San Jose
+    for loc in (SF1, sj, oak):
+        assert client.post("/v1/locations", json=loc, headers=auth).status_code == 201
+    stock = [("X", "US-SF1"), ("Y", "US-SF1"), ("X", "US-SJ"), ("Y", "US-OAK")]
+    lines = [{"sku": s, "location_id": loc, "quantity": 1} for s, loc in stock]
+    assert (
+        client.post("/v1/inventory/receipts", json={"reference": "R", "lines": lines}, headers=auth).status_code == 201
+    )
+    to_sf = {**example_order()["shipping_address"], "latitude": 37.7749, "longitude": -122.4194}
+
+    def place(skus: list[str]) -> str:
+        body = example_order(
+            lines=[{"sku": s, "quantity": 1, "unit_price": "8.00"} for s in skus],
+            totals={"subtotal": f"{8 * len(skus)}.00", "grand_total": f"{8 * len(skus)}.00"},
+            shipping_address=to_sf,
+            custom_fields={"split_policy": "allow"},
+        )
+        oid: str = client.post("/v1/orders", json=body, headers=auth).json()["id"]
+        assert client.post(f"/v1/orders/{oid}/actions/confirm", headers=auth).status_code == 200
+        container.relay.drain()
+        return oid
+
+    single, pair = place(["X"]), place(["X", "Y"])
+    assert client.get(f"/v1/orders/{single}/routing", headers=auth).json()["reserved_at"] == ["US-SF1"]
+    # nobody holds X and Y now: X from San Jose (9.50), Y from SF1 (7.50), + 8.00 for the second shipment = 25.00
+    split = client.get(f"/v1/orders/{pair}/routing", headers=auth).json()
+    assert sorted(split["reserved_at"]) == ["US-SF1", "US-SJ"] and split["total"] == "25.00"
+    router = container.sourcing
+    assert isinstance(router, CostRouter)
+    report = container.tx.run(
+        lambda uow: optimize_allocations(
+            uow=uow, tenant_id=tenant[0], router=router, solve=solve_assignment, now=utc_now()
+        )
+    ).as_dict()
+    # X of the single order moves to San Jose (9.50) so the pair ships whole from SF1 (2 units, 1 kg: 7.50):
+    # 7.50 + 25.00 = 32.50 → 9.50 + 7.50 = 17.00, one shipment fewer
+    assert report["moved"] == {single: {"from": "US-SF1", "to": "US-SJ"}, pair: {"from": "(current split)",
+                               "to": "US-SF1"}}  # fmt: skip
+    assert (report["cost_before"], report["cost_after"]) == ("32.5", "17.0")
+    assert client.get(f"/v1/orders/{pair}/routing", headers=auth).json()["reserved_at"] == ["US-SF1"]
+    assert client.get(f"/v1/orders/{single}/routing", headers=auth).json()["reserved_at"] == ["US-SJ"]

@@ -83,12 +83,25 @@ def solve_transport(
     return LpSolution(status, objective, flows, unmet, opportunity)
 
 
+def _uses(
+    item: str,
+    opt: str,
+    usage: Mapping[str, Mapping[str, float]],
+    option_usage: Mapping[tuple[str, str], Mapping[tuple[str, str], float]],
+) -> Mapping[tuple[str, str], float]:
+    """Units per (resource, location) the item takes under an option: all of it at the option, unless the option
+    has its own usage (a split plan spread over several locations)."""
+    own = option_usage.get((item, opt))
+    return own if own is not None else {(res, opt): units for res, units in usage[item].items()}
+
+
 def _assignment_model(
     options: Mapping[str, Mapping[str, float]],
     usage: Mapping[str, Mapping[str, float]],
     capacity: Mapping[tuple[str, str], float],
     time_limit: float,
     integer: bool,
+    option_usage: Mapping[tuple[str, str], Mapping[tuple[str, str], float]],
 ) -> tuple[Any, list[tuple[str, str]]]:
     """y[item, option] ∈ {0,1} (or [0,1]); one option per item; units per (resource, option) within capacity."""
     cols = [(item, opt) for item in sorted(options) for opt in sorted(options[item])]
@@ -103,8 +116,8 @@ def _assignment_model(
     by_res: dict[tuple[str, str], tuple[list[int], list[float]]] = {}
     for c, (item, opt) in enumerate(cols):
         by_item.setdefault(item, []).append(c)
-        for res, units in usage[item].items():
-            idx, val = by_res.setdefault((res, opt), ([], []))
+        for key, units in _uses(item, opt, usage, option_usage).items():
+            idx, val = by_res.setdefault(key, ([], []))
             idx.append(c)
             val.append(float(units))
     rows += [(1.0, 1.0, idx, [1.0] * len(idx)) for idx in by_item.values()]
@@ -128,10 +141,13 @@ def solve_assignment(
     capacity: Mapping[tuple[str, str], float],
     fallback: Mapping[str, str],
     time_limit: float,
+    option_usage: Mapping[tuple[str, str], Mapping[tuple[str, str], float]] | None = None,
 ) -> Assignment:
     """The MIP with HiGHS within ``time_limit`` s; without an integer solution by then, the LP relaxation rounded
-    (each item to its largest fraction where capacity allows, else its ``fallback``)."""
-    h, cols = _assignment_model(options, usage, capacity, time_limit, integer=True)
+    (each item to its largest fraction where capacity allows, else its ``fallback``). ``option_usage`` gives the
+    units per (resource, location) of options that are not one location (an order's current split plan)."""
+    own = option_usage or {}
+    h, cols = _assignment_model(options, usage, capacity, time_limit, integer=True, option_usage=own)
     h.run()
     status = h.modelStatusToString(h.getModelStatus())
     sol = h.getSolution()
@@ -140,10 +156,10 @@ def solve_assignment(
         if len(choice) == len(options):
             method = "mip" if status == "Optimal" else "mip_time_limit"
             return Assignment(method, status, float(h.getInfo().objective_function_value), choice)
-    lp, cols = _assignment_model(options, usage, capacity, time_limit, integer=False)
+    lp, cols = _assignment_model(options, usage, capacity, time_limit, integer=False, option_usage=own)
     lp.run()
     values = list(lp.getSolution().col_value)
-    return _round(cols, values, options, usage, capacity, fallback, status)
+    return _round(cols, values, options, usage, capacity, fallback, status, own)
 
 
 def _round(
@@ -154,6 +170,7 @@ def _round(
     capacity: Mapping[tuple[str, str], float],
     fallback: Mapping[str, str],
     mip_status: str,
+    option_usage: Mapping[tuple[str, str], Mapping[tuple[str, str], float]],
 ) -> Assignment:
     """Largest fractions first where they fit; the rest home, else the cheapest option that fits; if anything is
     left over, every item keeps its ``fallback`` (which was feasible)."""
@@ -161,9 +178,10 @@ def _round(
     choice: dict[str, str] = {}
 
     def place(item: str, opt: str) -> bool:
-        if all(left.get((r, opt), 0.0) >= u - 1e-9 for r, u in usage[item].items()):
-            for r, u in usage[item].items():
-                left[(r, opt)] = left.get((r, opt), 0.0) - u
+        uses = _uses(item, opt, usage, option_usage)
+        if all(left.get(key, 0.0) >= u - 1e-9 for key, u in uses.items()):
+            for key, u in uses.items():
+                left[key] = left.get(key, 0.0) - u
             choice[item] = opt
             return True
         return False

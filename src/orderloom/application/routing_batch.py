@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -53,22 +53,30 @@ class _Fixed:
 
     location_id: str
     explanation: Mapping[str, Any]
+    split: tuple[tuple[int, str], ...] = ()  # (line, location): put a split order back as it was
 
     def plan(self, **_: Any) -> SourcingPlan:
+        if self.split:
+            return SourcingPlan((), self.split, prefer_split=True, explanation=self.explanation)
         return SourcingPlan((self.location_id,), explanation=self.explanation)
+
+
+SPLIT = "(current split)"  # the option of keeping a split order's current plan
 
 
 @dataclass(frozen=True, slots=True)
 class _Item:
     order_id: str
-    home: str
+    home: str  # the location holding the whole order, or SPLIT
     demand: list[Demand]
     ship_to: ShipTo
     context: SourcingContext
+    held: dict[tuple[str, str], int]  # (SKU, location) → units reserved now
+    lines: tuple[tuple[int, str], ...]  # (line number, location) of the current plan
 
 
 def _items(uow: UnitOfWork, tenant_id: str, now: datetime) -> list[_Item]:
-    """Allocated orders held whole at one location (split orders stay as they are)."""
+    """Allocated orders with every line reserved: whole at one location, or split over several."""
     items = []
     for order_id in uow.routing.orders_allocated_at(tenant_id, None):
         order = uow.orders.get(tenant_id, order_id)
@@ -77,17 +85,25 @@ def _items(uow: UnitOfWork, tenant_id: str, now: datetime) -> list[_Item]:
         ]
         homes = {r.location_id for r in held}
         demand, ship_to, context = sourcing_inputs(order, now)
-        if order.status.main == "allocated" and len(homes) == 1 and len(held) == len(demand):
-            items.append(_Item(order_id, homes.pop(), demand, ship_to, context))
+        where = {(r.line_no, r.location_id) for r in held}
+        if order.status.main != "allocated" or sorted(n for n, _ in where) != sorted(d.line_no for d in demand):
+            continue  # not allocated, partly reserved, or a line spread over several locations: left as it is
+        units: dict[tuple[str, str], int] = {}
+        for r in held:
+            units[(r.sku, r.location_id)] = units.get((r.sku, r.location_id), 0) + r.quantity
+        home = homes.pop() if len(homes) == 1 else SPLIT
+        items.append(_Item(order_id, home, demand, ship_to, context, units, tuple(sorted(where))))
     return items
 
 
 def _options(
     router: CostRouter, items: Sequence[_Item], locations: list[Location], capacity: Mapping[tuple[str, str], int]
 ) -> dict[str, dict[str, float]]:
+    """Per order: each single location that could hold it all, at its real cost (the joint MIP weighs the stock
+    itself, so no dual prices), plus, for a split order, its current plan."""
     options: dict[str, dict[str, float]] = {}
     for it in items:
-        decision, _ = router.decide(  # real costs: the joint MIP itself weighs the stock
+        decision, _ = router.decide(
             demand=it.demand,
             ship_to=it.ship_to,
             locations=locations,
@@ -96,9 +112,28 @@ def _options(
             opportunity=False,
         )
         costs = {loc: float(total) for loc, _, total in decision.singles}
+        if it.home == SPLIT:
+            current = _current_cost(router, it, locations)
+            if current is not None:
+                costs[SPLIT] = current
         if it.home in costs:
             options[it.order_id] = costs
     return options
+
+
+def _current_cost(router: CostRouter, it: _Item, locations: Sequence[Location]) -> float | None:
+    """The cost of a split order's plan over the locations it is reserved at (the router re-prices that plan)."""
+    homes = {loc for _, loc in it.held}
+    decision, _ = router.decide(
+        demand=it.demand,
+        ship_to=it.ship_to,
+        locations=[loc for loc in locations if loc.id in homes],
+        available=it.held,
+        allow_split=True,
+        context=replace(it.context, split_policy="allow"),
+        opportunity=False,
+    )
+    return None if decision.total is None else float(decision.total)
 
 
 def optimize_allocations(
@@ -118,8 +153,8 @@ def optimize_allocations(
     skus = sorted({d.sku for it in items for d in it.demand})
     capacity = {(b.sku, b.location_id): b.available for b in uow.inventory.balances(tenant_id, skus)}
     for it in items:  # the batch's own reservations are free to move
-        for d in it.demand:
-            capacity[(d.sku, it.home)] = capacity.get((d.sku, it.home), 0) + d.quantity
+        for key, units in it.held.items():
+            capacity[key] = capacity.get(key, 0) + units
     options = _options(router, items, locations, capacity)
     batch = [it for it in items if it.order_id in options]
     usage = {it.order_id: _usage(it.demand) for it in batch}
@@ -132,6 +167,7 @@ def optimize_allocations(
         capacity={k: float(v) for k, v in capacity.items()},
         fallback=homes,
         time_limit=time_limit,
+        option_usage={(i.order_id, SPLIT): {k: float(v) for k, v in i.held.items()} for i in batch if i.home == SPLIT},
     )
     before = Decimal(str(round(sum(options[o][h] for o, h in homes.items()), 2)))
     after = Decimal(str(round(sum(options[o][c] for o, c in result.choice.items()), 2)))
@@ -209,7 +245,7 @@ def _apply(
                 order_id=it.order_id,
                 demand=it.demand,
                 ship_to=it.ship_to,
-                sourcing=_Fixed(target, explanation),
+                sourcing=_Fixed(target, explanation, it.lines if target == SPLIT else ()),
                 now=now,
             )
             if alloc.location_id is not None:

@@ -112,6 +112,7 @@ class AssignmentSolver(Protocol):
         capacity: Mapping[tuple[str, str], float],  # (resource, option) → units
         fallback: Mapping[str, str],  # item → option kept when rounding can't place it
         time_limit: float,
+        option_usage: Mapping[tuple[str, str], Mapping[tuple[str, str], float]] | None = None,
     ) -> Assignment:
         """The cheapest assignment found."""
 

@@ -6,7 +6,8 @@ opportunity cost of the stock it uses (LP dual prices per SKU and location, when
 the estimate (next shipping day after the cut-off + transit days) misses the promised date. Hard constraints: stock,
 capacity left, cold chain, cross border, rule-set exclusions and ``route_to``. A split is considered only when the
 split policy allows it, and chosen only when it is cheaper than every single-location plan (or none exists); each
-extra shipment costs the split penalty. Ties break on location id then service name, so decisions are deterministic.
+extra shipment costs the split penalty. Ties break on opportunity cost, shipments, distance (whole km), location id
+then service name, so decisions are deterministic.
 """
 
 from __future__ import annotations
@@ -185,6 +186,7 @@ class Shipment:
     late: bool
     delivery: date
     duty: Decimal = Decimal(0)
+    distance_km: float = 0.0
 
     @property
     def cost(self) -> Decimal:
@@ -211,10 +213,11 @@ class _Plan:
     shipments: tuple[Shipment, ...]
     total: Decimal
 
-    def key(self) -> tuple[Decimal, Decimal, int, tuple[tuple[str, str], ...]]:
+    def key(self) -> tuple[Decimal, Decimal, int, int, tuple[tuple[str, str], ...]]:
         """Cheapest first; at equal cost the plan using less scarce stock, then fewer shipments, then by id."""
         scarce = sum((s.opportunity for s in self.shipments), Decimal(0))
-        return (self.total, scarce, len(self.shipments), tuple((s.location_id, s.service) for s in self.shipments))
+        km = round(sum(s.distance_km for s in self.shipments))
+        return (self.total, scarce, len(self.shipments), km, tuple((s.location_id, s.service) for s in self.shipments))
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +353,7 @@ class _Pricer:
         self.req, self.table = req, table
         self.by_id = {loc.id: loc for loc in req.locations}
         self._zones: dict[str, int] = {}
+        self._km: dict[str, float] = {}
         self._days: dict[str, date] = {}
         self._memo: dict[tuple[str, tuple[int, ...]], Shipment | None] = {}
 
@@ -357,7 +361,8 @@ class _Pricer:
         """The location's zone for this ship-to, computed when first priced."""
         zone = self._zones.get(loc.id)
         if zone is None:
-            zone = self._zones[loc.id] = self.table.zone(_distance(loc, self.req.ship_to, self.table))
+            km = self._km[loc.id] = _distance(loc, self.req.ship_to, self.table)
+            zone = self._zones[loc.id] = self.table.zone(km)
         return zone
 
     def ship_day(self, loc: Location) -> date:
@@ -404,7 +409,16 @@ class _Pricer:
             return None
         _, svc, shipping, delivery, late = best
         return Shipment(
-            loc_id, svc.name, tuple(d.line_no for d in lines), handling, shipping, opportunity, late, delivery, duty
+            loc_id,
+            svc.name,
+            tuple(d.line_no for d in lines),
+            handling,
+            shipping,
+            opportunity,
+            late,
+            delivery,
+            duty,
+            self._km[loc_id],
         )
 
     def delay(self, loc: Location) -> int:
