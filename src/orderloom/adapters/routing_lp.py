@@ -170,7 +170,7 @@ def _round(
     capacity: Mapping[tuple[str, str], float],
     fallback: Mapping[str, str],
     mip_status: str,
-    option_usage: Mapping[tuple[str, str], Mapping[tuple[str, str], float]],
+    option_usage: Mapping[tuple[str, str], Mapping[tuple[str, str], float]] | None = None,
 ) -> Assignment:
     """Largest fractions first where they fit; the rest home, else the cheapest option that fits; if anything is
     left over, every item keeps its ``fallback`` (which was feasible)."""
@@ -178,7 +178,7 @@ def _round(
     choice: dict[str, str] = {}
 
     def place(item: str, opt: str) -> bool:
-        uses = _uses(item, opt, usage, option_usage)
+        uses = _uses(item, opt, usage, option_usage or {})
         if all(left.get(key, 0.0) >= u - 1e-9 for key, u in uses.items()):
             for key, u in uses.items():
                 left[key] = left.get(key, 0.0) - u
