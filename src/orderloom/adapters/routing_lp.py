@@ -22,7 +22,7 @@ import highspy
 
 from orderloom.application.routing_ports import Assignment, LpSolution
 
-__all__ = ["solve_assignment", "solve_transport"]
+__all__ = ["solve_assignment", "solve_min_shipments", "solve_transport"]
 
 
 def _highs(time_limit: float | None) -> Any:
@@ -196,3 +196,56 @@ def _round(
             break
     total = sum(float(options[i][o]) for i, o in choice.items())
     return Assignment("lp_rounding", mip_status, total, choice)
+
+
+def solve_min_shipments(
+    *,
+    orders: Mapping[str, Sequence[tuple[str, float]]],  # order → its lines (SKU, units)
+    whole: Sequence[str],  # orders that may not be split
+    stock: Mapping[tuple[str, str], float],  # (SKU, location) → units
+    time_limit: float,
+) -> tuple[str, float]:
+    """The fewest shipments that serve every order within the stock (each line whole at one location; a shipment is
+    an order's lines from one location): a MIP with HiGHS. Returns (status, shipments; the best bound found)."""
+    h = _highs(time_limit)
+    inf = highspy.kHighsInf
+    locs = sorted({loc for _, loc in stock})
+    x: dict[tuple[str, str], int] = {}  # (order, location) → column: ships something from there
+    y: dict[tuple[str, int, str], int] = {}  # (order, line, location) → column
+    for o in sorted(orders):
+        for n, (sku, units) in enumerate(orders[o]):
+            for loc in locs:
+                if stock.get((sku, loc), 0.0) >= units:
+                    x.setdefault((o, loc), len(x) + len(y))
+                    y[(o, n, loc)] = len(x) + len(y)
+    n_cols = len(x) + len(y)
+    h.addVars(n_cols, [0.0] * n_cols, [1.0] * n_cols)
+    h.changeColsCost(len(x), list(x.values()), [1.0] * len(x))
+    h.changeColsIntegrality(n_cols, list(range(n_cols)), [highspy.HighsVarType.kInteger] * n_cols)
+    rows: list[tuple[float, float, list[int], list[float]]] = []
+    lines: dict[tuple[str, int], list[int]] = {}
+    use: dict[tuple[str, str], tuple[list[int], list[float]]] = {}
+    for (o, n, loc), col in y.items():
+        lines.setdefault((o, n), []).append(col)
+        rows.append((-inf, 0.0, [col, x[(o, loc)]], [1.0, -1.0]))  # y ≤ x
+        idx, val = use.setdefault((orders[o][n][0], loc), ([], []))
+        idx.append(col)
+        val.append(float(orders[o][n][1]))
+    rows += [(1.0, 1.0, cols, [1.0] * len(cols)) for cols in lines.values()]
+    rows += [(-inf, float(stock[key]), idx, val) for key, (idx, val) in use.items()]
+    for o in whole:
+        cols = [c for (oo, _), c in x.items() if oo == o]
+        rows.append((-inf, 1.0, cols, [1.0] * len(cols)))
+    starts: list[int] = []
+    index: list[int] = []
+    values: list[float] = []
+    for _, _, idx, val in rows:
+        starts.append(len(index))
+        index += idx
+        values += val
+    h.addRows(len(rows), [r[0] for r in rows], [r[1] for r in rows], len(index), starts, index, values)
+    h.run()
+    status = h.modelStatusToString(h.getModelStatus())
+    info = h.getInfo()
+    best = info.objective_function_value if status == "Optimal" else info.mip_dual_bound
+    return status, float(best)
