@@ -153,3 +153,21 @@ def test_file_feeds_and_hub_from_settings(tmp_path: Path) -> None:
     assert merged.closed_regions == {"CN-44": "weather: typhoon"} and merged.delay_days == {"CN-11": 1}
     assert "missing.json" in readings[1].note
     assert build_feed_hub(FeedSettings()) is None
+
+
+def test_packaged_sample_feeds_parse() -> None:
+    from importlib import resources
+
+    base = Path(str(resources.files("orderloom.data").joinpath("routing/feeds")))
+    hub = build_feed_hub(
+        FeedSettings(
+            weather=str(base / "weather.json"),
+            traffic=str(base / "traffic.json"),
+            carrier=str(base / "carrier.json"),
+            ttl=0,
+        )
+    )
+    assert hub is not None
+    merged, readings = hub.read()
+    assert all(r.source == FeedSource.LIVE for r in readings)
+    assert merged.delay_days == {"CN-44": 1} and merged.lane_capacity == {("economy", "*"): 0.8}

@@ -325,7 +325,7 @@ def take_offline(
             rerouted[order_id] = alloc.locations
             uow.outbox.add([_rerouted(tenant_id, order_id, location_id, alloc.locations, alloc.plan, now)])
         if alloc is not None:
-            after = promise_of(uow.routing.of_order(tenant_id, order_id)) if alloc.location_id else None
+            after = _plan_promise(alloc.plan) if alloc.location_id else None
             event = promise_changed(tenant_id, order_id, before, after, reason, now)
             if event is not None:
                 changed[order_id] = (before, after)
@@ -342,6 +342,12 @@ def promise_of(records: Sequence[RoutingRecord]) -> str | None:
         if "chosen" in record.decision:
             return None
     return None
+
+
+def _plan_promise(plan: SourcingPlan | None) -> str | None:
+    chosen = (plan.explanation or {}).get("chosen") if plan is not None else None
+    dates = [str(s["estimated_delivery"]) for s in chosen or [] if "estimated_delivery" in s]
+    return max(dates) if dates else None
 
 
 def promise_changed(

@@ -321,6 +321,8 @@ def _external_reason(loc: Location, req: RouteRequest, table: RateTable) -> str 
                 f"order value {_money(req.order_value, cur)} over the {loc.type} per-order limit {_money(limit, cur)}"
             )
     cross = _cross_border(loc, req.ship_to)
+    if not (cross or req.feeds or req.service_load):
+        return None  # every service may carry: nothing to check per service
     blocked = [_lane_reason(loc, svc, req, cross) for svc in table.services]
     if blocked and all(blocked):
         return "; ".join(dict.fromkeys(b for b in blocked if b))

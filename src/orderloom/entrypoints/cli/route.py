@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+from decimal import Decimal
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
@@ -49,6 +50,7 @@ def simulate_command(
     network: Annotated[Path, typer.Option("--network", help="JSON network: locations with coordinates and stock")],
     rates: Annotated[Path | None, typer.Option("--rates", help="rate table YAML (default: the packaged one)")] = None,
     lp_every: Annotated[int, typer.Option("--lp-every", min=1, help="re-solve the dual-price LP every N orders")] = 250,
+    dual_scale: Annotated[float, typer.Option("--dual-scale", min=0.0, help="multiply the LP dual prices")] = 1.0,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
 ) -> None:
     """Total cost, shipments per order, split and unserved rates per policy, and each cost over the hindsight LP."""
@@ -67,6 +69,7 @@ def simulate_command(
         solve=solve_transport,
         clock=time.perf_counter,
         lp_every=lp_every,
+        dual_scale=Decimal(str(dual_scale)),
     )
     bound = results[-1].cost
     rows = [{**r.as_dict(), "cost_over_hindsight": round(float(r.cost / bound), 4) if bound else None} for r in results]
