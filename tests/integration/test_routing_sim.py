@@ -140,3 +140,12 @@ def test_assignment_keeps_or_merges_a_split_plan() -> None:
         option_usage=own,
     )  # fmt: skip
     assert (best.choice, best.objective) == ({"o1": "B", "o2": "A"}, pytest.approx(17.0))
+
+
+def test_routing_worker_refuses_an_unknown_tenant(tmp_path: Path) -> None:
+    from tests.conftest import sqlite_url
+
+    url = sqlite_url(tmp_path)
+    r = CliRunner().invoke(app, ["worker", "routing", "--tenant", "nope"], env={"ORDERLOOM_DATABASE_URL": url})
+    assert r.exit_code != 0
+    assert str(r.exception) == "no tenant named 'nope'"
