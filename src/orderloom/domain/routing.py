@@ -214,10 +214,15 @@ class _Plan:
     total: Decimal
 
     def key(self) -> tuple[Decimal, Decimal, int, int, tuple[tuple[str, str], ...]]:
-        """Cheapest first; at equal cost the plan using less scarce stock, then fewer shipments, then by id."""
-        scarce = sum((s.opportunity for s in self.shipments), Decimal(0))
-        km = round(sum(s.distance_km for s in self.shipments))
-        return (self.total, scarce, len(self.shipments), km, tuple((s.location_id, s.service) for s in self.shipments))
+        """Cheapest first; at equal cost the plan using less scarce stock, then fewer shipments, shorter distance
+        (whole km), then by id."""
+        ships = self.shipments
+        if len(ships) == 1:
+            s = ships[0]
+            return (self.total, s.opportunity, 1, round(s.distance_km), ((s.location_id, s.service),))
+        scarce = sum((s.opportunity for s in ships), Decimal(0))
+        km = round(sum(s.distance_km for s in ships))
+        return (self.total, scarce, len(ships), km, tuple((s.location_id, s.service) for s in ships))
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,7 +326,7 @@ def _external_reason(loc: Location, req: RouteRequest, table: RateTable) -> str 
                 f"order value {_money(req.order_value, cur)} over the {loc.type} per-order limit {_money(limit, cur)}"
             )
     cross = _cross_border(loc, req.ship_to)
-    if not (cross or req.feeds or req.service_load):
+    if not (cross or req.feeds is not None or req.service_load):
         return None  # every service may carry: nothing to check per service
     blocked = [_lane_reason(loc, svc, req, cross) for svc in table.services]
     if blocked and all(blocked):
@@ -389,11 +394,14 @@ class _Pricer:
         handling = table.handling_of(loc)
         cross = _cross_border(loc, req.ship_to)
         opportunity = sum((req.duals.get((d.sku, loc_id), Decimal(0)) * d.quantity for d in lines), Decimal(0))
-        ship_day = self.ship_day(loc) + timedelta(days=self.delay(loc))
+        ship_day = self.ship_day(loc)
+        if req.feeds is not None:
+            ship_day += timedelta(days=self.delay(loc))
         duty = self.duty(loc, lines) if cross else Decimal(0)
         best: tuple[tuple[Decimal, int, str], CarrierService, Decimal, date, bool] | None = None
+        checked = cross or req.feeds is not None or bool(req.service_load)
         for svc in table.services:
-            if _lane_reason(loc, svc, req, cross) is not None:
+            if checked and _lane_reason(loc, svc, req, cross) is not None:
                 continue
             shipping = svc.cost(zone, weight) + (table.cross_border_surcharge if cross else Decimal(0))
             if req.feeds is not None:
@@ -447,6 +455,10 @@ class _Pricer:
             if s is None:
                 return None
             shipments.append(s)
+        if len(shipments) == 1:
+            only = shipments[0]
+            total = only.cost + (self.table.late_penalty if only.late else 0)
+            return _Plan((only,), total.quantize(CENT))
         total = sum((s.cost for s in shipments), Decimal(0))
         total += self.table.late_penalty * sum(1 for s in shipments if s.late)
         total += self.table.split_penalty * (len(shipments) - 1)
