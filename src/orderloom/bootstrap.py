@@ -34,7 +34,7 @@ from orderloom.adapters.persistence.messaging_store import SqlHandlerLedger, Sql
 from orderloom.adapters.persistence.notifications import SqlNotificationLedger
 from orderloom.adapters.persistence.queries import SqlOrderQueries
 from orderloom.adapters.persistence.retrying import RetryingRunner
-from orderloom.adapters.persistence.routing_store import SqlRoutingReads
+from orderloom.adapters.persistence.routing_store import SqlDualPrices, SqlRoutingReads
 from orderloom.adapters.persistence.rules_store import SqlRuleHistory, SqlRuleStore
 from orderloom.adapters.persistence.sla_store import SqlSlaStore
 from orderloom.adapters.persistence.tenants import SqlTenantDirectory
@@ -44,7 +44,8 @@ from orderloom.adapters.persistence.writer import GroupCommitWriter, SqlTransact
 from orderloom.adapters.ratelimit import MemoryRateLimiter, SqlRateLimiter
 from orderloom.adapters.return_labels import BookedReturnLabels
 from orderloom.adapters.returns_config import load_default_return_rules, load_return_reasons
-from orderloom.adapters.routing_rates import load_rates
+from orderloom.adapters.routing_feeds import FeedSettings, build_feed_hub
+from orderloom.adapters.routing_rates import load_rates, load_trade_rules
 from orderloom.adapters.rules.cel_engine import CelRuleCompiler
 from orderloom.adapters.sla_policy_file import load_sla_policy
 from orderloom.adapters.validation import AddressQuality, BrCepIndex, FormatChecks, PriceConflictCheck
@@ -65,6 +66,7 @@ from orderloom.application.returns import ReturnsSetup
 from orderloom.application.returns_policy import RulesReturnPolicy
 from orderloom.application.returns_shipped import LedgerShippedQuantities
 from orderloom.application.routing import CostRouter
+from orderloom.application.routing_feeds import FeedHub
 from orderloom.application.rules import RuleSets
 from orderloom.application.rules_intake import RulesIntake
 from orderloom.application.sla import order_sla_batch_handler, order_sla_handler
@@ -155,6 +157,7 @@ class Container:
     routing_reads: SqlRoutingReads | None = None
     fulfilment: Fulfilment | None = None
     returns: ReturnsSetup | None = None
+    dual_prices: SqlDualPrices | None = None
     _started: list[Any] = field(default_factory=list, repr=False)
     _checks: list[OrderCheck] = field(default_factory=list, repr=False)
 
@@ -249,7 +252,14 @@ def bootstrap(
     )
     intake = RulesIntake(rules=rules, queries=queries, runner=tx, lifecycle=lifecycle, clock=utc_now)
     webhooks = SqlWebhookStore(engines.write, engines.read)
-    sourcing = CostRouter(rates=load_rates(), rules=rules)
+    dual_prices = SqlDualPrices(engines.write, engines.read)
+    sourcing = CostRouter(
+        rates=load_rates(),
+        rules=rules,
+        feeds=_routing_feeds(settings),
+        trade=load_trade_rules(),
+        dual_store=dual_prices,
+    )
     stock_handler = OrderStockHandler(
         runner=RetryingRunner(tx),
         lifecycle=lifecycle,
@@ -333,6 +343,7 @@ def bootstrap(
         routing_reads=SqlRoutingReads(engines.read),
         fulfilment=Fulfilment(machine=load_fulfilment_machine(), lifecycle=lifecycle, sourcing=sourcing),
         returns=_returns(lifecycle, rules),
+        dual_prices=dual_prices,
     )
 
 
@@ -342,6 +353,7 @@ NOTIFIED_EVENTS = (
     "orderloom.shipment.arriving_soon",
     "orderloom.shipment.cold_chain_breached",
     "orderloom.shipment.delay_predicted",
+    "orderloom.order.promise_changed",
 )
 
 
@@ -390,6 +402,27 @@ def _fan_out(store: SqlWebhookStore, event: dict[str, Any]) -> None:
 def _fan_out_many(store: SqlWebhookStore, events: Sequence[dict[str, Any]]) -> list[Exception | None]:
     fan_out_many(store=store, events=events, now=utc_now())
     return [None] * len(events)
+
+
+def _routing_feeds(settings: Settings) -> FeedHub | None:
+    """The routing feeds configured by ORDERLOOM_ROUTING_FEED_* (none by default)."""
+    defaults: dict[str, Any] = {}
+    if settings.routing_feed_defaults:
+        loaded = yaml.safe_load(Path(settings.routing_feed_defaults).read_text(encoding="utf-8"))
+        defaults = loaded if isinstance(loaded, dict) else {}
+    return build_feed_hub(
+        FeedSettings(
+            weather=settings.routing_feed_weather,
+            traffic=settings.routing_feed_traffic,
+            carrier=settings.routing_feed_carrier,
+            defaults=defaults,
+            budget=settings.routing_feed_budget,
+            attempts=settings.routing_feed_attempts,
+            ttl=settings.routing_feed_ttl,
+            failure_threshold=settings.routing_feed_failures,
+            reset_after=settings.routing_feed_reset,
+        )
+    )
 
 
 def _webhook_worker(settings: Settings, store: SqlWebhookStore, outbox: SqlOutboxReader) -> PeriodicWorker:

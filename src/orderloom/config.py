@@ -56,6 +56,22 @@ class Settings(BaseSettings):
     notify_from: str = Field(default="orderloom@localhost", description="sender of customer emails")
     notify_webhook_url: str | None = Field(default=None, description="signed webhook for customer notifications")
     notify_webhook_secret: str = Field(default="", description="HMAC secret of the notification webhook")
+    routing_feed_weather: str | None = Field(
+        default=None, description="weather/disaster alerts feed for routing: a JSON/YAML file or an http(s) URL"
+    )
+    routing_feed_traffic: str | None = Field(default=None, description="road closures feed (file or URL)")
+    routing_feed_carrier: str | None = Field(default=None, description="carrier capacity/heat feed (file or URL)")
+    routing_feed_defaults: str | None = Field(
+        default=None, description="YAML/JSON file {weather|traffic|carrier: document} used before any good value"
+    )
+    routing_feed_budget: float = Field(default=0.08, gt=0, le=1, description="seconds a feed read may take")
+    routing_feed_attempts: int = Field(default=2, ge=1, le=5, description="HTTP attempts within the budget")
+    routing_feed_ttl: float = Field(default=30.0, ge=0, description="seconds a good feed value is reused")
+    routing_feed_failures: int = Field(default=3, ge=1, description="failures in a row that open a feed's breaker")
+    routing_feed_reset: float = Field(default=30.0, gt=0, description="seconds an open breaker waits for a trial")
+    routing_worker_interval: float = Field(
+        default=300.0, gt=0, description="seconds between `orderloom worker routing` runs"
+    )
     console_secret: str = Field(
         default="", description="signs console sessions and tracking links; empty = a random one kept in the store"
     )

@@ -111,3 +111,41 @@ def test_assignment_mip_and_its_lp_rounding_fallback() -> None:
     assert (rounded.method, rounded.choice) == ("lp_rounding", {"big": "A", "small": "B"})
     stuck = _round([("big", "A"), ("small", "A")], [1.0, 1.0], options, usage, capacity, homes, "Time limit reached")
     assert stuck.choice == {"big": "A", "small": "B"}  # small no longer fits at A: home is full too, so B
+
+
+def test_min_shipments_mip_hand_checked() -> None:
+    from orderloom.adapters.routing_lp import solve_min_shipments
+
+    # A holds X and Y once, B holds X once. o1 wants X; o2 wants X and Y. Served whole, o2 needs A (X+Y) and o1
+    # then takes B's X: 2 shipments. If o2 may not split and A held no X, it could not be served at all.
+    stock = {("X", "A"): 1.0, ("Y", "A"): 1.0, ("X", "B"): 1.0}
+    orders = {"o1": [("X", 1.0)], "o2": [("X", 1.0), ("Y", 1.0)]}
+    assert solve_min_shipments(orders=orders, whole=["o2"], stock=stock, time_limit=5) == ("Optimal", 2.0)
+    # two units of X for o2 now: no location holds both, so o2 must split (3 shipments) — allowed only if splittable
+    orders2 = {"o1": [("Y", 1.0)], "o2": [("X", 1.0), ("X", 1.0)]}
+    assert solve_min_shipments(orders=orders2, whole=[], stock=stock, time_limit=5) == ("Optimal", 3.0)
+    assert solve_min_shipments(orders=orders2, whole=["o2"], stock=stock, time_limit=5)[0] == "Infeasible"
+
+
+def test_assignment_keeps_or_merges_a_split_plan() -> None:
+    from orderloom.adapters.routing_lp import solve_assignment
+
+    # o2 is split over A (Y) and B (X) at 25; whole at A it costs 7.5 but A's X is taken by o1 (7.5 at A, 9.5 at B)
+    options = {"o1": {"A": 7.5, "B": 9.5}, "o2": {"A": 7.5, "split": 25.0}}
+    usage = {"o1": {"X": 1.0}, "o2": {"X": 1.0, "Y": 1.0}}
+    capacity = {("X", "A"): 1.0, ("Y", "A"): 1.0, ("X", "B"): 1.0}
+    own = {("o2", "split"): {("Y", "A"): 1.0, ("X", "B"): 1.0}}
+    best = solve_assignment(
+        options=options, usage=usage, capacity=capacity, fallback={"o1": "A", "o2": "split"}, time_limit=5,
+        option_usage=own,
+    )  # fmt: skip
+    assert (best.choice, best.objective) == ({"o1": "B", "o2": "A"}, pytest.approx(17.0))
+
+
+def test_routing_worker_refuses_an_unknown_tenant(tmp_path: Path) -> None:
+    from tests.conftest import sqlite_url
+
+    url = sqlite_url(tmp_path)
+    r = CliRunner().invoke(app, ["worker", "routing", "--tenant", "nope"], env={"ORDERLOOM_DATABASE_URL": url})
+    assert r.exit_code != 0
+    assert str(r.exception) == "no tenant named 'nope'"

@@ -22,7 +22,7 @@ import highspy
 
 from orderloom.application.routing_ports import Assignment, LpSolution
 
-__all__ = ["solve_assignment", "solve_transport"]
+__all__ = ["solve_assignment", "solve_min_shipments", "solve_transport"]
 
 
 def _highs(time_limit: float | None) -> Any:
@@ -83,12 +83,25 @@ def solve_transport(
     return LpSolution(status, objective, flows, unmet, opportunity)
 
 
+def _uses(
+    item: str,
+    opt: str,
+    usage: Mapping[str, Mapping[str, float]],
+    option_usage: Mapping[tuple[str, str], Mapping[tuple[str, str], float]],
+) -> Mapping[tuple[str, str], float]:
+    """Units per (resource, location) the item takes under an option: all of it at the option, unless the option
+    has its own usage (a split plan spread over several locations)."""
+    own = option_usage.get((item, opt))
+    return own if own is not None else {(res, opt): units for res, units in usage[item].items()}
+
+
 def _assignment_model(
     options: Mapping[str, Mapping[str, float]],
     usage: Mapping[str, Mapping[str, float]],
     capacity: Mapping[tuple[str, str], float],
     time_limit: float,
     integer: bool,
+    option_usage: Mapping[tuple[str, str], Mapping[tuple[str, str], float]],
 ) -> tuple[Any, list[tuple[str, str]]]:
     """y[item, option] ∈ {0,1} (or [0,1]); one option per item; units per (resource, option) within capacity."""
     cols = [(item, opt) for item in sorted(options) for opt in sorted(options[item])]
@@ -103,8 +116,8 @@ def _assignment_model(
     by_res: dict[tuple[str, str], tuple[list[int], list[float]]] = {}
     for c, (item, opt) in enumerate(cols):
         by_item.setdefault(item, []).append(c)
-        for res, units in usage[item].items():
-            idx, val = by_res.setdefault((res, opt), ([], []))
+        for key, units in _uses(item, opt, usage, option_usage).items():
+            idx, val = by_res.setdefault(key, ([], []))
             idx.append(c)
             val.append(float(units))
     rows += [(1.0, 1.0, idx, [1.0] * len(idx)) for idx in by_item.values()]
@@ -128,10 +141,13 @@ def solve_assignment(
     capacity: Mapping[tuple[str, str], float],
     fallback: Mapping[str, str],
     time_limit: float,
+    option_usage: Mapping[tuple[str, str], Mapping[tuple[str, str], float]] | None = None,
 ) -> Assignment:
     """The MIP with HiGHS within ``time_limit`` s; without an integer solution by then, the LP relaxation rounded
-    (each item to its largest fraction where capacity allows, else its ``fallback``)."""
-    h, cols = _assignment_model(options, usage, capacity, time_limit, integer=True)
+    (each item to its largest fraction where capacity allows, else its ``fallback``). ``option_usage`` gives the
+    units per (resource, location) of options that are not one location (an order's current split plan)."""
+    own = option_usage or {}
+    h, cols = _assignment_model(options, usage, capacity, time_limit, integer=True, option_usage=own)
     h.run()
     status = h.modelStatusToString(h.getModelStatus())
     sol = h.getSolution()
@@ -140,10 +156,10 @@ def solve_assignment(
         if len(choice) == len(options):
             method = "mip" if status == "Optimal" else "mip_time_limit"
             return Assignment(method, status, float(h.getInfo().objective_function_value), choice)
-    lp, cols = _assignment_model(options, usage, capacity, time_limit, integer=False)
+    lp, cols = _assignment_model(options, usage, capacity, time_limit, integer=False, option_usage=own)
     lp.run()
     values = list(lp.getSolution().col_value)
-    return _round(cols, values, options, usage, capacity, fallback, status)
+    return _round(cols, values, options, usage, capacity, fallback, status, own)
 
 
 def _round(
@@ -154,6 +170,7 @@ def _round(
     capacity: Mapping[tuple[str, str], float],
     fallback: Mapping[str, str],
     mip_status: str,
+    option_usage: Mapping[tuple[str, str], Mapping[tuple[str, str], float]] | None = None,
 ) -> Assignment:
     """Largest fractions first where they fit; the rest home, else the cheapest option that fits; if anything is
     left over, every item keeps its ``fallback`` (which was feasible)."""
@@ -161,9 +178,10 @@ def _round(
     choice: dict[str, str] = {}
 
     def place(item: str, opt: str) -> bool:
-        if all(left.get((r, opt), 0.0) >= u - 1e-9 for r, u in usage[item].items()):
-            for r, u in usage[item].items():
-                left[(r, opt)] = left.get((r, opt), 0.0) - u
+        uses = _uses(item, opt, usage, option_usage or {})
+        if all(left.get(key, 0.0) >= u - 1e-9 for key, u in uses.items()):
+            for key, u in uses.items():
+                left[key] = left.get(key, 0.0) - u
             choice[item] = opt
             return True
         return False
@@ -178,3 +196,56 @@ def _round(
             break
     total = sum(float(options[i][o]) for i, o in choice.items())
     return Assignment("lp_rounding", mip_status, total, choice)
+
+
+def solve_min_shipments(
+    *,
+    orders: Mapping[str, Sequence[tuple[str, float]]],  # order → its lines (SKU, units)
+    whole: Sequence[str],  # orders that may not be split
+    stock: Mapping[tuple[str, str], float],  # (SKU, location) → units
+    time_limit: float,
+) -> tuple[str, float]:
+    """The fewest shipments that serve every order within the stock (each line whole at one location; a shipment is
+    an order's lines from one location): a MIP with HiGHS. Returns (status, shipments; the best bound found)."""
+    h = _highs(time_limit)
+    inf = highspy.kHighsInf
+    locs = sorted({loc for _, loc in stock})
+    x: dict[tuple[str, str], int] = {}  # (order, location) → column: ships something from there
+    y: dict[tuple[str, int, str], int] = {}  # (order, line, location) → column
+    for o in sorted(orders):
+        for n, (sku, units) in enumerate(orders[o]):
+            for loc in locs:
+                if stock.get((sku, loc), 0.0) >= units:
+                    x.setdefault((o, loc), len(x) + len(y))
+                    y[(o, n, loc)] = len(x) + len(y)
+    n_cols = len(x) + len(y)
+    h.addVars(n_cols, [0.0] * n_cols, [1.0] * n_cols)
+    h.changeColsCost(len(x), list(x.values()), [1.0] * len(x))
+    h.changeColsIntegrality(n_cols, list(range(n_cols)), [highspy.HighsVarType.kInteger] * n_cols)
+    rows: list[tuple[float, float, list[int], list[float]]] = []
+    lines: dict[tuple[str, int], list[int]] = {}
+    use: dict[tuple[str, str], tuple[list[int], list[float]]] = {}
+    for (o, n, loc), col in y.items():
+        lines.setdefault((o, n), []).append(col)
+        rows.append((-inf, 0.0, [col, x[(o, loc)]], [1.0, -1.0]))  # y ≤ x
+        idx, val = use.setdefault((orders[o][n][0], loc), ([], []))
+        idx.append(col)
+        val.append(float(orders[o][n][1]))
+    rows += [(1.0, 1.0, cols, [1.0] * len(cols)) for cols in lines.values()]
+    rows += [(-inf, float(stock[key]), idx, val) for key, (idx, val) in use.items()]
+    for o in whole:
+        cols = [c for (oo, _), c in x.items() if oo == o]
+        rows.append((-inf, 1.0, cols, [1.0] * len(cols)))
+    starts: list[int] = []
+    index: list[int] = []
+    values: list[float] = []
+    for _, _, idx, val in rows:
+        starts.append(len(index))
+        index += idx
+        values += val
+    h.addRows(len(rows), [r[0] for r in rows], [r[1] for r in rows], len(index), starts, index, values)
+    h.run()
+    status = h.modelStatusToString(h.getModelStatus())
+    info = h.getInfo()
+    best = info.objective_function_value if status == "Optimal" else info.mip_dual_bound
+    return status, float(best)

@@ -13,6 +13,7 @@ from orderloom.domain.rules import Decision
 __all__ = [
     "Assignment",
     "AssignmentSolver",
+    "DualPriceStore",
     "LpSolution",
     "RoutingHistory",
     "RoutingRecord",
@@ -111,5 +112,16 @@ class AssignmentSolver(Protocol):
         capacity: Mapping[tuple[str, str], float],  # (resource, option) → units
         fallback: Mapping[str, str],  # item → option kept when rounding can't place it
         time_limit: float,
+        option_usage: Mapping[tuple[str, str], Mapping[tuple[str, str], float]] | None = None,
     ) -> Assignment:
         """The cheapest assignment found."""
+
+
+class DualPriceStore(Protocol):
+    """Dual prices of stock (opportunity cost per unit, by SKU and location) per tenant, shared by processes."""
+
+    def replace(self, tenant_id: str, prices: Mapping[tuple[str, str], Decimal], at: datetime) -> None:
+        """Store a tenant's prices, dropping the previous set."""
+
+    def load(self, tenant_id: str) -> dict[tuple[str, str], Decimal]:
+        """A tenant's current prices (empty before the first LP run)."""

@@ -271,6 +271,7 @@ def simulate(
     solve: TransportSolver,
     clock: Callable[[], float],
     lp_every: int = 250,
+    dual_scale: Decimal = Decimal(1),
     unmet_penalty: Decimal = Decimal(100),
 ) -> list[PolicyResult]:
     """Replay the stream with each policy; results in the order naive, myopic, online, hindsight."""
@@ -285,6 +286,7 @@ def simulate(
             if name == "online" and i % lp_every == 0:
                 share = (len(orders) - i) / len(orders)
                 duals = _duals(solve, rates, network, stock, forecast, share, float(unmet_penalty))
+                duals = {k: v * dual_scale for k, v in duals.items()}
                 lps += 1
             req = RouteRequest(
                 demand=o.lines,

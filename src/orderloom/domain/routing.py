@@ -6,7 +6,8 @@ opportunity cost of the stock it uses (LP dual prices per SKU and location, when
 the estimate (next shipping day after the cut-off + transit days) misses the promised date. Hard constraints: stock,
 capacity left, cold chain, cross border, rule-set exclusions and ``route_to``. A split is considered only when the
 split policy allows it, and chosen only when it is cheaper than every single-location plan (or none exists); each
-extra shipment costs the split penalty. Ties break on location id then service name, so decisions are deterministic.
+extra shipment costs the split penalty. Ties break on opportunity cost, shipments, distance (whole km), location id
+then service name, so decisions are deterministic.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from typing import Any
 
 from orderloom.domain.errors import DomainError
 from orderloom.domain.inventory import Capability, Location, capacity_day
+from orderloom.domain.routing_feeds import FeedAdjustments
+from orderloom.domain.routing_trade import TradeRules
 from orderloom.domain.sourcing import Demand, ShipTo, haversine_km, rank_single_locations, split_lines
 
 __all__ = [
@@ -65,6 +68,7 @@ class CarrierService:
     extra_kg: tuple[Decimal, ...]
     transit_days: tuple[int, ...]
     cross_border: bool = True
+    daily_capacity: int | None = None  # shipments a day the carrier takes from us (None: unlimited)
 
     def cost(self, zone: int, weight_kg: Decimal) -> Decimal:
         """Price of one parcel of this weight in this zone."""
@@ -118,7 +122,9 @@ def _service(raw: Mapping[str, Any], zones: int) -> CarrierService:
     first = tuple(_dec(r.get("first_kg"), f"service {name} zone {i} first_kg") for i, r in enumerate(rows))
     extra = tuple(_dec(r.get("extra_kg", 0), f"service {name} zone {i} extra_kg") for i, r in enumerate(rows))
     days = tuple(int(_dec(r.get("days"), f"service {name} zone {i} days")) for i, r in enumerate(rows))
-    return CarrierService(name, first, extra, days, bool(raw.get("cross_border", True)))
+    cap = raw.get("daily_capacity")
+    capacity = None if cap is None else int(_dec(cap, f"service {name} daily_capacity"))
+    return CarrierService(name, first, extra, days, bool(raw.get("cross_border", True)), capacity)
 
 
 def parse_rate_table(raw: Mapping[str, Any]) -> RateTable:
@@ -159,6 +165,12 @@ class RouteRequest:
     excluded: frozenset[str] = frozenset()
     preferred_service: str | None = None
     duals: Mapping[tuple[str, str], Decimal] = field(default_factory=dict)
+    dest_region: str | None = None
+    feeds: FeedAdjustments | None = None
+    # carrier service → (daily capacity in shipments, shipments already booked today); absent: unlimited
+    service_load: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    order_value: Decimal = Decimal(0)  # in the trade table's currency (0: unknown → no duty, no value limit)
+    trade: TradeRules | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,11 +185,13 @@ class Shipment:
     opportunity: Decimal
     late: bool
     delivery: date
+    duty: Decimal = Decimal(0)
+    distance_km: float = 0.0
 
     @property
     def cost(self) -> Decimal:
-        """Handling + shipping + opportunity (+ nothing for lateness; the plan adds that)."""
-        return self.handling + self.shipping + self.opportunity
+        """Handling + shipping + duty + opportunity (+ nothing for lateness; the plan adds that)."""
+        return self.handling + self.shipping + self.duty + self.opportunity
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -188,6 +202,7 @@ class Shipment:
             "handling": str(self.handling),
             "shipping": str(self.shipping),
             "opportunity": str(self.opportunity),
+            "duty": str(self.duty),
             "late": self.late,
             "estimated_delivery": self.delivery.isoformat(),
         }
@@ -198,10 +213,16 @@ class _Plan:
     shipments: tuple[Shipment, ...]
     total: Decimal
 
-    def key(self) -> tuple[Decimal, Decimal, int, tuple[tuple[str, str], ...]]:
-        """Cheapest first; at equal cost the plan using less scarce stock, then fewer shipments, then by id."""
-        scarce = sum((s.opportunity for s in self.shipments), Decimal(0))
-        return (self.total, scarce, len(self.shipments), tuple((s.location_id, s.service) for s in self.shipments))
+    def key(self) -> tuple[Decimal, Decimal, int, int, tuple[tuple[str, str], ...]]:
+        """Cheapest first; at equal cost the plan using less scarce stock, then fewer shipments, shorter distance
+        (whole km), then by id."""
+        ships = self.shipments
+        if len(ships) == 1:
+            s = ships[0]
+            return (self.total, s.opportunity, 1, round(s.distance_km), ((s.location_id, s.service),))
+        scarce = sum((s.opportunity for s in ships), Decimal(0))
+        km = round(sum(s.distance_km for s in ships))
+        return (self.total, scarce, len(ships), km, tuple((s.location_id, s.service) for s in ships))
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +290,7 @@ def _distance(loc: Location, to: ShipTo, table: RateTable) -> float:
     return haversine_km(to.latitude, to.longitude, loc.latitude, loc.longitude)  # type: ignore[arg-type]
 
 
-def _hard_reason(loc: Location, req: RouteRequest) -> str | None:
+def _hard_reason(loc: Location, req: RouteRequest, table: RateTable) -> str | None:
     """Why the location may not ship this order at all (stock aside), or None."""
     if not loc.active:
         return "offline"
@@ -285,6 +306,46 @@ def _hard_reason(loc: Location, req: RouteRequest) -> str | None:
         return f"cannot ship cross-border to {req.ship_to.country}"
     if req.capacity_left.get(loc.id, 1) <= 0:
         return "capacity full for the day"
+    return _external_reason(loc, req, table)
+
+
+def _external_reason(loc: Location, req: RouteRequest, table: RateTable) -> str | None:
+    """Feeds (closed regions, closed or full lanes) and trade limits that bar the location, or None."""
+    if req.feeds is not None:
+        closed = req.feeds.region_closed(loc.region)
+        if closed:
+            return f"region {loc.region} closed ({closed})"
+        closed = req.feeds.region_closed(req.dest_region)
+        if closed:
+            return f"ship-to region {req.dest_region} closed ({closed})"
+    if req.trade is not None and req.order_value > 0:
+        limit = req.trade.value_limit(str(loc.type))
+        if limit is not None and req.order_value > limit:
+            cur = req.trade.currency
+            return (
+                f"order value {_money(req.order_value, cur)} over the {loc.type} per-order limit {_money(limit, cur)}"
+            )
+    cross = _cross_border(loc, req.ship_to)
+    if not (cross or req.feeds is not None or req.service_load):
+        return None  # every service may carry: nothing to check per service
+    blocked = [_lane_reason(loc, svc, req, cross) for svc in table.services]
+    if blocked and all(blocked):
+        return "; ".join(dict.fromkeys(b for b in blocked if b))
+    return None
+
+
+def _lane_reason(loc: Location, svc: CarrierService, req: RouteRequest, cross: bool) -> str | None:
+    """Why this service can't carry from the location (cross border, lane closed, daily capacity), or None."""
+    if cross and not svc.cross_border:
+        return f"{svc.name} does not ship cross-border"
+    factor = 1.0
+    if req.feeds is not None:
+        closed, _, factor = req.feeds.lane(svc.name, loc.region)
+        if closed:
+            return f"{svc.name} lane closed ({closed})"
+    load = req.service_load.get(svc.name)
+    if load is not None and load[1] >= math.floor(load[0] * factor):
+        return f"{svc.name} daily capacity reached ({load[1]}/{math.floor(load[0] * factor)})"
     return None
 
 
@@ -299,6 +360,7 @@ class _Pricer:
         self.req, self.table = req, table
         self.by_id = {loc.id: loc for loc in req.locations}
         self._zones: dict[str, int] = {}
+        self._km: dict[str, float] = {}
         self._days: dict[str, date] = {}
         self._memo: dict[tuple[str, tuple[int, ...]], Shipment | None] = {}
 
@@ -306,7 +368,8 @@ class _Pricer:
         """The location's zone for this ship-to, computed when first priced."""
         zone = self._zones.get(loc.id)
         if zone is None:
-            zone = self._zones[loc.id] = self.table.zone(_distance(loc, self.req.ship_to, self.table))
+            km = self._km[loc.id] = _distance(loc, self.req.ship_to, self.table)
+            zone = self._zones[loc.id] = self.table.zone(km)
         return zone
 
     def ship_day(self, loc: Location) -> date:
@@ -332,15 +395,21 @@ class _Pricer:
         cross = _cross_border(loc, req.ship_to)
         opportunity = sum((req.duals.get((d.sku, loc_id), Decimal(0)) * d.quantity for d in lines), Decimal(0))
         ship_day = self.ship_day(loc)
+        if req.feeds is not None:
+            ship_day += timedelta(days=self.delay(loc))
+        duty = self.duty(loc, lines) if cross else Decimal(0)
         best: tuple[tuple[Decimal, int, str], CarrierService, Decimal, date, bool] | None = None
+        checked = cross or req.feeds is not None or bool(req.service_load)
         for svc in table.services:
-            if cross and not svc.cross_border:
+            if checked and _lane_reason(loc, svc, req, cross) is not None:
                 continue
             shipping = svc.cost(zone, weight) + (table.cross_border_surcharge if cross else Decimal(0))
+            if req.feeds is not None:
+                shipping += req.feeds.lane(svc.name, loc.region)[1]
             delivery = ship_day + timedelta(days=svc.transit_days[zone])
             late = req.promised_by is not None and delivery > req.promised_by
             key = (
-                handling + shipping + opportunity + (table.late_penalty if late else 0),
+                handling + shipping + duty + opportunity + (table.late_penalty if late else 0),
                 0 if svc.name == req.preferred_service else 1,
                 svc.name,
             )
@@ -350,8 +419,34 @@ class _Pricer:
             return None
         _, svc, shipping, delivery, late = best
         return Shipment(
-            loc_id, svc.name, tuple(d.line_no for d in lines), handling, shipping, opportunity, late, delivery
+            loc_id,
+            svc.name,
+            tuple(d.line_no for d in lines),
+            handling,
+            shipping,
+            opportunity,
+            late,
+            delivery,
+            duty,
+            self._km[loc_id],
         )
+
+    def delay(self, loc: Location) -> int:
+        """Extra transit days the feeds announce for the origin and the destination region."""
+        feeds = self.req.feeds
+        if feeds is None:
+            return 0
+        return feeds.delay_days.get(loc.region or "", 0) + feeds.delay_days.get(self.req.dest_region or "", 0)
+
+    def duty(self, loc: Location, lines: Sequence[Demand]) -> Decimal:
+        """Import duty on these lines' share of the order value (tariff by origin and destination country)."""
+        req = self.req
+        if req.trade is None or req.order_value <= 0:
+            return Decimal(0)
+        rate = req.trade.duty_rate(loc.country, req.ship_to.country)
+        units = sum(d.quantity for d in req.demand) or 1
+        share = Decimal(sum(d.quantity for d in lines)) / units
+        return (req.order_value * share * rate).quantize(CENT)
 
     def plan(self, groups: Sequence[tuple[str, Sequence[Demand]]]) -> _Plan | None:
         shipments: list[Shipment] = []
@@ -360,6 +455,10 @@ class _Pricer:
             if s is None:
                 return None
             shipments.append(s)
+        if len(shipments) == 1:
+            only = shipments[0]
+            total = only.cost + (self.table.late_penalty if only.late else 0)
+            return _Plan((only,), total.quantize(CENT))
         total = sum((s.cost for s in shipments), Decimal(0))
         total += self.table.late_penalty * sum(1 for s in shipments if s.late)
         total += self.table.split_penalty * (len(shipments) - 1)
@@ -373,14 +472,14 @@ def _needs(demand: Sequence[Demand]) -> dict[str, int]:
     return need
 
 
-def _screen(req: RouteRequest) -> tuple[list[str], list[str], list[tuple[str, str]]]:
+def _screen(req: RouteRequest, table: RateTable) -> tuple[list[str], list[str], list[tuple[str, str]]]:
     """(locations holding everything, locations holding something, exclusions with reasons), each by id."""
     need = _needs(req.demand)
     full: list[str] = []
     some: list[str] = []
     excluded: list[tuple[str, str]] = []
     for loc in sorted(req.locations, key=lambda x: x.id):
-        why = _hard_reason(loc, req)
+        why = _hard_reason(loc, req, table)
         if why is not None:
             excluded.append((loc.id, why))
             continue
@@ -437,7 +536,7 @@ def _split_floor(table: RateTable) -> Decimal:
 
 def route(req: RouteRequest, table: RateTable) -> RoutingDecision:
     """The minimum-cost feasible plan for one order, with every candidate's cost and every exclusion's reason."""
-    full, some, excluded = _screen(req)
+    full, some, excluded = _screen(req, table)
     pricer = _Pricer(req, table)
     singles = [p for p in (pricer.plan([(loc, list(req.demand))]) for loc in full) if p is not None]
     singles.sort(key=_Plan.key)
@@ -466,7 +565,7 @@ def route_nearest(req: RouteRequest, table: RateTable) -> RoutingDecision:
     """The naive baseline (nearest active location holding every line; else, if splits are allowed, each line at the
     nearest location holding it), priced with the same cost model for comparison."""
     pricer = _Pricer(req, table)
-    open_ = [x for x in req.locations if _hard_reason(x, req) is None]
+    open_ = [x for x in req.locations if _hard_reason(x, req, table) is None]
     ranked = rank_single_locations(req.demand, req.ship_to, open_, req.available)
     plan = pricer.plan([(ranked[0], list(req.demand))]) if ranked else None
     if plan is None and req.policy != SplitPolicy.NEVER:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 
 from orderloom.adapters.persistence.tables_inventory import inventory_reservations
-from orderloom.adapters.persistence.tables_routing import routing_decisions
+from orderloom.adapters.persistence.tables_routing import routing_decisions, routing_dual_prices
 from orderloom.application.routing_ports import RoutingRecord
 
-__all__ = ["SqlRoutingReads", "SqlRoutingRecords"]
+__all__ = ["SqlDualPrices", "SqlRoutingReads", "SqlRoutingRecords"]
 
 
 class SqlRoutingRecords:
@@ -59,3 +62,29 @@ class SqlRoutingReads:
         """An order's decisions, oldest first."""
         with self._engine.connect() as conn:
             return SqlRoutingRecords(conn).of_order(tenant_id, order_id)
+
+
+class SqlDualPrices:
+    """Dual prices of stock per tenant, replaced as a whole by each LP run."""
+
+    def __init__(self, write: sa.Engine, read: sa.Engine) -> None:
+        self._write, self._read = write, read
+
+    def replace(self, tenant_id: str, prices: Mapping[tuple[str, str], Decimal], at: datetime) -> None:
+        """Store a tenant's prices (SKU, location) → price, dropping the previous set."""
+        t = routing_dual_prices
+        rows = [
+            {"tenant_id": tenant_id, "sku": sku, "location_id": loc, "price": str(p), "computed_at": at}
+            for (sku, loc), p in sorted(prices.items())
+        ]
+        with self._write.begin() as conn:
+            conn.execute(t.delete().where(t.c.tenant_id == tenant_id))
+            if rows:
+                conn.execute(t.insert(), rows)
+
+    def load(self, tenant_id: str) -> dict[tuple[str, str], Decimal]:
+        """A tenant's current prices (empty before the first LP run)."""
+        t = routing_dual_prices
+        with self._read.connect() as conn:
+            rows = conn.execute(sa.select(t.c.sku, t.c.location_id, t.c.price).where(t.c.tenant_id == tenant_id))
+            return {(r.sku, r.location_id): Decimal(r.price) for r in rows}

@@ -229,6 +229,7 @@ def _register_more() -> None:
     app.add_typer(users.app, name="users")
     app.add_typer(route.route_app, name="route")
     app.add_typer(fulfilment_app, name="fulfilment")
+    worker_app.command("routing")(route.worker_routing)
 
 
 _register_more()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
 import time
+from decimal import Decimal
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -20,7 +23,7 @@ from orderloom.bootstrap import bootstrap, utc_now
 from orderloom.config import Settings
 from orderloom.entrypoints.cli.errors import CliError
 
-__all__ = ["route_app"]
+__all__ = ["route_app", "worker_routing"]
 
 route_app = typer.Typer(
     help="Routing: re-optimise allocations, simulate an order stream against a network.", no_args_is_help=True
@@ -47,6 +50,7 @@ def simulate_command(
     network: Annotated[Path, typer.Option("--network", help="JSON network: locations with coordinates and stock")],
     rates: Annotated[Path | None, typer.Option("--rates", help="rate table YAML (default: the packaged one)")] = None,
     lp_every: Annotated[int, typer.Option("--lp-every", min=1, help="re-solve the dual-price LP every N orders")] = 250,
+    dual_scale: Annotated[float, typer.Option("--dual-scale", min=0.0, help="multiply the LP dual prices")] = 1.0,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
 ) -> None:
     """Total cost, shipments per order, split and unserved rates per policy, and each cost over the hindsight LP."""
@@ -65,6 +69,7 @@ def simulate_command(
         solve=solve_transport,
         clock=time.perf_counter,
         lp_every=lp_every,
+        dual_scale=Decimal(str(dual_scale)),
     )
     bound = results[-1].cost
     rows = [{**r.as_dict(), "cost_over_hindsight": round(float(r.cost / bound), 4) if bound else None} for r in results]
@@ -116,3 +121,42 @@ def optimize_command(
     finally:
         container.close()
     out.print_json(json.dumps(report.as_dict()))
+
+
+def worker_routing(
+    tenant: Annotated[list[str], typer.Option("--tenant", help="tenant name (repeat for several)")],
+    interval: Annotated[float | None, typer.Option(min=1.0, help="seconds between passes")] = None,
+    scale: Annotated[float, typer.Option(min=0.0, help="expected orders / allocated orders in the sample")] = 1.0,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, help="MIP time limit in seconds")] = 10.0,
+) -> None:
+    """Every --interval seconds: re-solve the dual-price LP (shared with the online router) and re-optimise."""
+    from orderloom.entrypoints.workers.routing import routing_worker
+
+    settings = Settings()
+    container = bootstrap(settings, group_commit=False)
+    try:
+        ids = []
+        for name in tenant:
+            tenant_id = container.tenants.find(name)
+            if tenant_id is None:
+                raise CliError(f"no tenant named {name!r}")
+            ids.append(tenant_id)
+        every = interval or settings.routing_worker_interval
+        worker = routing_worker(
+            container,
+            ids,
+            interval=every,
+            scale=scale,
+            time_limit=time_limit,
+            on_report=lambda r: out.print_json(json.dumps(r)),
+        )
+
+        def _stop(_sig: int, _frame: FrameType | None) -> None:
+            worker.stop()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        out.print(f"routing worker running every {every:g} s for {', '.join(tenant)}; Ctrl-C to stop", soft_wrap=True)
+        worker.run()
+    finally:
+        container.close()
