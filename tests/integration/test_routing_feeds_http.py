@@ -22,7 +22,8 @@ from orderloom.adapters.routing_feeds import (
     build_feed_hub,
 )
 from orderloom.application.routing_feeds import FeedUnavailable, GuardedFeed
-from orderloom.domain.routing_feeds import BreakerState, CircuitBreaker, FeedSource
+from orderloom.domain.breaker import BreakerState, CircuitBreaker
+from orderloom.domain.routing_feeds import FeedSource
 
 ALERTS = {"regions": [{"region": "CN-44", "status": "closed", "reason": "typhoon"}]}
 

@@ -15,7 +15,6 @@ import pytest
 from orderloom.adapters.carriers.polling import (
     CarrierEndpoint,
     CarrierUnavailable,
-    CircuitBreaker,
     FetchFailed,
     HttpTrackingFetcher,
     RateLimiter,
@@ -26,6 +25,7 @@ from orderloom.application.polling import poll_open_shipments
 from orderloom.application.shipments import create_shipment
 from orderloom.bootstrap import bootstrap, load_lifecycle
 from orderloom.config import Settings
+from orderloom.domain.breaker import CircuitBreaker
 from tests.conftest import example_order, sqlite_url
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "carriers"
@@ -103,19 +103,18 @@ def test_rate_limiter_spaces_calls_by_the_configured_rate() -> None:
 
 
 def test_breaker_opens_fails_fast_then_half_opens() -> None:
-    t = FakeTime()
-    breaker = CircuitBreaker(threshold=2, cooldown=10.0, clock=t.clock)
-    breaker.record(ok=False)
-    assert breaker.state == "closed"
-    breaker.record(ok=False)
-    assert breaker.state == "open" and not breaker.allow()
-    t.now += 10.0
-    assert breaker.state == "half_open" and breaker.allow()
-    breaker.record(ok=False)
-    assert breaker.state == "open"
-    t.now += 10.0
-    breaker.record(ok=True)
-    assert breaker.state == "closed"
+    breaker = CircuitBreaker(failure_threshold=2, reset_after=10.0)
+    breaker.record_failure(0.0)
+    assert breaker.state == "closed" and breaker.allow(0.0)
+    breaker.record_failure(1.0)
+    assert breaker.state == "open" and not breaker.allow(5.0)
+    assert breaker.allow(11.0) and breaker.state == "half_open"  # one trial call
+    assert not breaker.allow(11.5)  # and only one
+    breaker.record_failure(11.5)
+    assert breaker.state == "open" and not breaker.allow(20.0)
+    assert breaker.allow(21.5)
+    breaker.record_success()
+    assert breaker.state == "closed" and breaker.allow(21.6)
 
 
 def test_retries_transient_errors_against_a_real_server(server: FakeCarriers) -> None:

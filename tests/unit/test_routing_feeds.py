@@ -12,11 +12,10 @@ import yaml
 from tests.unit.test_routing_domain import NET, TABLE, everywhere, loc, req
 
 from orderloom.application.routing_feeds import FeedHub, FeedUnavailable, GuardedFeed
+from orderloom.domain.breaker import BreakerState, CircuitBreaker
 from orderloom.domain.inventory import LocationType
 from orderloom.domain.routing import route
 from orderloom.domain.routing_feeds import (
-    BreakerState,
-    CircuitBreaker,
     FeedAdjustments,
     FeedSource,
     InvalidFeed,

@@ -18,8 +18,8 @@ import yaml
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from orderloom.application.routing_feeds import FeedHub, FeedUnavailable, GuardedFeed
+from orderloom.domain.breaker import CircuitBreaker
 from orderloom.domain.routing_feeds import (
-    CircuitBreaker,
     FeedAdjustments,
     InvalidFeed,
     parse_carrier_heat,

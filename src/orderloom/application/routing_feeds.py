@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from orderloom.domain.routing_feeds import BreakerState, CircuitBreaker, FeedAdjustments, FeedReading, FeedSource
+from orderloom.domain.breaker import BreakerState, CircuitBreaker
+from orderloom.domain.routing_feeds import FeedAdjustments, FeedReading, FeedSource
 
 __all__ = ["FeedHub", "FeedUnavailable", "GuardedFeed", "RoutingFeed"]
 

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from orderloom.domain.breaker import CircuitBreaker
 from orderloom.domain.ratelimit import Bucket, take
 
 __all__ = [
     "CarrierEndpoint",
     "CarrierUnavailable",
-    "CircuitBreaker",
     "FetchFailed",
     "HttpTrackingFetcher",
     "RateLimiter",
@@ -73,40 +73,6 @@ class RateLimiter:
             waited += wait
 
 
-@dataclass
-class CircuitBreaker:
-    """Closed → open after ``threshold`` consecutive failures; after ``cooldown`` seconds one trial call is let
-    through (half-open): success closes it, failure opens it again."""
-
-    threshold: int = 5
-    cooldown: float = 30.0
-    clock: Clock = time.monotonic
-    failures: int = 0
-    opened_at: float | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    @property
-    def state(self) -> str:
-        """``closed``, ``open`` or ``half_open``."""
-        if self.opened_at is None:
-            return "closed"
-        return "half_open" if self.clock() - self.opened_at >= self.cooldown else "open"
-
-    def allow(self) -> bool:
-        """True if a call may go out now."""
-        return self.state != "open"
-
-    def record(self, ok: bool) -> None:
-        """Count a call's outcome."""
-        with self._lock:
-            if ok:
-                self.failures, self.opened_at = 0, None
-                return
-            self.failures += 1
-            if self.failures >= self.threshold or self.opened_at is not None:
-                self.opened_at = self.clock()
-
-
 @dataclass(frozen=True, slots=True)
 class CarrierEndpoint:
     """Where and how fast to ask one carrier: ``url`` with ``{number}`` (and optionally ``{carrier}``)."""
@@ -136,7 +102,9 @@ class HttpTrackingFetcher:
         self._client = client or httpx.Client(timeout=httpx.Timeout(10.0, connect=3.0))
         self._attempts, self._backoff, self._sleep = attempts, backoff, sleep
         self.limiters = {c: RateLimiter(e.rate_per_s, e.burst, clock=clock, sleep=sleep) for c, e in endpoints.items()}
-        self.breakers = {c: CircuitBreaker(breaker_threshold, breaker_cooldown, clock) for c in endpoints}
+        self.breakers = {c: CircuitBreaker(breaker_threshold, breaker_cooldown) for c in endpoints}
+        self._clock = clock
+        self._breaker_lock = threading.Lock()
         self.requests = 0
 
     def close(self) -> None:
@@ -149,14 +117,18 @@ class HttpTrackingFetcher:
         if endpoint is None:
             raise FetchFailed(carrier, "no polling endpoint configured")
         breaker = self.breakers[carrier]
-        if not breaker.allow():
+        with self._breaker_lock:
+            allowed = breaker.allow(self._clock())
+        if not allowed:
             raise CarrierUnavailable(carrier, f"circuit open after {breaker.failures} failures")
         try:
             body = self._with_retries(carrier, endpoint, tracking_number)
         except (httpx.HTTPError, _Transient) as exc:
-            breaker.record(ok=False)
+            with self._breaker_lock:
+                breaker.record_failure(self._clock())
             raise FetchFailed(carrier, f"gave up after {self._attempts} attempts: {exc}") from None
-        breaker.record(ok=True)
+        with self._breaker_lock:
+            breaker.record_success()
         return body
 
     def _with_retries(self, carrier: str, endpoint: CarrierEndpoint, number: str) -> bytes:
