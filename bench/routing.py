@@ -291,7 +291,7 @@ def feed_fallback() -> dict[str, Any]:
 
     from orderloom.adapters.routing_feeds import HttpTransport, WeatherAlertsFeed
     from orderloom.application.routing_feeds import GuardedFeed
-    from orderloom.domain.routing_feeds import CircuitBreaker
+    from orderloom.domain.breaker import CircuitBreaker
 
     mode = ["ok"]
 
