@@ -112,6 +112,10 @@ def test_serve_with_two_worker_processes(tmp_path: Path) -> None:
             assert pending == 0
             assert conn.execute(sa.text("select count(*) from outbox")).scalar() == 40
         engine.dispose()
+        # the second worker may still be starting (the first one answered /readyz): wait for its line
+        deadline = time.monotonic() + 60
+        while log_path.read_text().count("Started server process") < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
         assert log_path.read_text().count("Started server process") == 2
     finally:
         proc.terminate()
