@@ -267,6 +267,13 @@ def _stock_event(kind: type[Event], m: Movement, balance: Balance, **extra: Any)
     )
 
 
+def _record(uow: UnitOfWork, m: Movement, event: type[Event], **extra: Any) -> Balance:
+    """Apply a movement to its balance and ledger, and announce it with its event."""
+    balance = uow.inventory.record(m)
+    uow.outbox.add([_stock_event(event, m, balance, **extra)])
+    return balance
+
+
 def _summary(lines: Sequence[ReceiptLine]) -> str:
     return json.dumps(sorted([ln.sku, ln.location_id, ln.quantity] for ln in lines), separators=(",", ":"))
 
@@ -345,9 +352,7 @@ def adjust_stock(
         reference=reference,
         at=now,
     )
-    balance = uow.inventory.record(m)
-    uow.outbox.add([_stock_event(StockAdjusted, m, balance)])
-    return balance
+    return _record(uow, m, StockAdjusted)
 
 
 def set_stock_level(
@@ -783,10 +788,9 @@ def _close(
         reference=r.order_id,
         at=now,
     )
-    balance = uow.inventory.record(m)
+    _record(uow, m, event, order_id=r.order_id, line_no=r.line_no, reservation_id=r.id)
     status = ReservationStatus.FULFILLED if kind == MovementKind.FULFILMENT else ReservationStatus.RELEASED
     uow.inventory.set_reservation_status(r.tenant_id, r.id, status)
-    uow.outbox.add([_stock_event(event, m, balance, order_id=r.order_id, line_no=r.line_no, reservation_id=r.id)])
 
 
 def _active_sorted(uow: UnitOfWork, tenant_id: str, order_id: str, kind: str) -> list[Reservation]:
@@ -1218,6 +1222,4 @@ def return_stock(
         reference=reference,
         at=now,
     )
-    balance = uow.inventory.record(m)
-    uow.outbox.add([_stock_event(StockReturned, m, balance)])
-    return balance
+    return _record(uow, m, StockReturned)
